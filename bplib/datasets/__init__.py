@@ -1,0 +1,1 @@
+"""Data files bundled with bplib (read through :func:`bplib.data.load_digits`)."""

@@ -1,0 +1,303 @@
+"""Gradient checking: compare backprop's gradients with finite differences.
+
+* :func:`numerical_gradient`: central differences, (f(x + h) - f(x - h)) / 2h, one entry at a time.
+* :func:`relative_error`: ``max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)``, the largest elementwise
+  relative error (cs231n's formula). Below ~1e-7 in float64: correct; above ~1e-2: a bug.
+* :func:`check_layer`, :func:`check_loss`, :func:`check_network`: full checks of every entry;
+  :func:`sparse_check` (k random entries) and :func:`directional_check` (one random direction, two
+  forward passes) for networks too large for a full check. All return a :class:`GradCheckReport`.
+"""
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["numerical_gradient", "relative_error", "relative_errors", "GradCheckReport",
+           "ParameterCheck", "check_layer", "check_loss", "check_network", "sparse_check",
+           "directional_check", "default_step", "default_threshold"]
+
+_STEP = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-2}
+_THRESHOLD = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 2e-2}
+MAX_FULL_CHECK_PARAMS = 10_000
+
+
+def default_step(dtype):
+    """Finite-difference step h: 1e-5 in float64, 1e-2 in float32 (round-off grows as h shrinks)."""
+    return _STEP.get(np.dtype(dtype), 1e-5)
+
+
+def default_threshold(dtype):
+    """Largest relative error that passes: 1e-6 in float64, 2e-2 in float32."""
+    return _THRESHOLD.get(np.dtype(dtype), 1e-6)
+
+
+def numerical_gradient(f, x, h=1e-5, dout=None):
+    """Central-difference gradient of ``f`` with respect to the array ``x``. Shape: that of ``x``.
+
+    ``f`` takes no arguments and reads ``x`` (which is changed in place, one entry at a time, and
+    every entry is restored afterwards, even if ``f`` raises). If ``f`` returns an array, this is the
+    gradient of ``sum(f() * dout)``; ``dout`` defaults to ones. Each entry costs two calls of ``f``.
+    """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError("numerical_gradient: x must be a float NumPy array that f reads in place")
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        try:
+            x[index] = old + h
+            plus, step_up = _scalar(f(), dout), x[index]
+            x[index] = old - h
+            minus, step_down = _scalar(f(), dout), x[index]
+        finally:
+            x[index] = old
+        # Divide by the step actually stored (float32 rounds old + h), not by the requested 2h.
+        grad[index] = (plus - minus) / (float(step_up) - float(step_down))
+    return grad.astype(x.dtype, copy=False)
+
+
+def _scalar(value, dout):
+    if np.ndim(value) == 0:
+        return float(value)
+    return float(np.sum(value * (1.0 if dout is None else dout)))
+
+
+def relative_errors(a, b):
+    """Elementwise |a - b| / max(1e-8, |a| + |b|) (the floor keeps 0-vs-0 from dividing by zero)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def relative_error(a, b):
+    """The largest elementwise relative error ``max |a - b| / max(1e-8, |a| + |b|)``; 0 if empty."""
+    errors = relative_errors(a, b)
+    return float(errors.max()) if errors.size else 0.0
+
+
+@dataclass
+class ParameterCheck:
+    """How one parameter (or input) fared: its largest relative error and where it occurred."""
+    name: str
+    max_relative_error: float
+    worst_index: tuple
+    analytic: float
+    numerical: float
+    shape: tuple
+    passed: bool
+    problem: str = ""
+
+
+@dataclass
+class GradCheckReport:
+    """The result of a gradient check, one :class:`ParameterCheck` per checked array."""
+    what: str
+    checks: list
+    threshold: float
+    dtype: str
+    method: str = "full"
+    notes: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        return all(c.passed for c in self.checks)
+
+    @property
+    def max_relative_error(self):
+        return max((c.max_relative_error for c in self.checks), default=0.0)
+
+    @property
+    def failed(self):
+        """Names of the parameters whose gradient disagrees with finite differences."""
+        return [c.name for c in self.checks if not c.passed]
+
+    def __getitem__(self, name):
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"no check named {name!r}; have {[c.name for c in self.checks]}")
+
+    def __repr__(self):
+        verdict = "PASSED" if self.passed else f"FAILED ({', '.join(self.failed)})"
+        lines = [f"Gradient check of {self.what} [{self.method}, {self.dtype}, threshold "
+                 f"{self.threshold:.0e}]: {verdict}",
+                 f"  {'name':<10} {'shape':<12} {'max rel err':>11}  {'worst at':<10} "
+                 f"{'analytic':>12} {'numerical':>12}"]
+        for c in self.checks:
+            mark = "ok" if c.passed else "WRONG"
+            lines.append(f"  {c.name:<10} {str(c.shape):<12} {c.max_relative_error:>11.2e}  "
+                         f"{str(c.worst_index):<10} {c.analytic:>12.5g} {c.numerical:>12.5g}  {mark}"
+                         + (f": {c.problem}" if c.problem else ""))
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def _compare(name, analytic, numerical, threshold):
+    if np.shape(analytic) != np.shape(numerical):
+        hint = " (transposed?)" if np.shape(analytic) == np.shape(numerical)[::-1] else ""
+        return ParameterCheck(name, float("inf"), (), float("nan"), float("nan"),
+                              tuple(np.shape(numerical)), False,
+                              f"gradient has shape {np.shape(analytic)}, expected "
+                              f"{np.shape(numerical)}{hint}")
+    errors = relative_errors(analytic, numerical)
+    worst = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.size else ()
+    worst = tuple(int(i) for i in worst)
+    max_error = float(errors[worst]) if errors.size else 0.0
+    return ParameterCheck(name, max_error, worst, float(np.asarray(analytic)[worst]) if errors.size
+                          else 0.0, float(np.asarray(numerical)[worst]) if errors.size else 0.0,
+                          tuple(np.shape(analytic)), max_error <= threshold)
+
+
+def _settings(dtype, h, threshold):
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        warnings.warn("gradient check in float32: round-off limits the agreement to about 1e-3, "
+                      "so small bugs can hide. Check in float64 when you can.", stacklevel=3)
+    return (default_step(dtype) if h is None else h,
+            default_threshold(dtype) if threshold is None else threshold)
+
+
+def check_layer(layer, x, dout=None, h=None, threshold=None, rng=None):
+    """Check ``layer.backward`` against finite differences, for the input ``x`` and every parameter.
+
+    ``dout`` (the upstream gradient) defaults to a random array of the output's shape.
+    """
+    x = np.array(x, copy=True)
+    h, threshold = _settings(x.dtype, h, threshold)
+    out = layer.forward(x)
+    if dout is None:
+        dout = np.random.default_rng(rng).standard_normal(out.shape).astype(out.dtype)
+    analytic = {"x": np.array(layer.backward(dout))}
+    analytic.update({k: np.array(g) for k, g in layer.grads.items()})
+    numeric = {"x": numerical_gradient(lambda: layer.forward(x), x, h, dout)}
+    for key, param in layer.params.items():
+        numeric[key] = numerical_gradient(lambda: layer.forward(x), param, h, dout)
+    checks = [_compare(k, analytic[k], numeric[k], threshold) for k in analytic]
+    return GradCheckReport(repr(layer), checks, threshold, str(x.dtype))
+
+
+def check_loss(loss, prediction, target, h=None, threshold=None):
+    """Check ``loss.backward()`` (dLoss/dprediction) against finite differences."""
+    prediction = np.array(prediction, copy=True)
+    h, threshold = _settings(prediction.dtype, h, threshold)
+    loss.forward(prediction, target)
+    analytic = np.array(loss.backward())
+    numeric = numerical_gradient(lambda: loss.forward(prediction, target), prediction, h)
+    return GradCheckReport(repr(loss), [_compare("prediction", analytic, numeric, threshold)],
+                           threshold, str(prediction.dtype))
+
+
+def _analytic_network_gradients(model, loss, x, target):
+    loss.forward(model.forward(x), target)
+    model.backward(loss.backward())
+    return {name: np.array(grad) for name, _, grad in model.parameters()}
+
+
+def check_network(model, loss, x, target, h=None, threshold=None, max_params=MAX_FULL_CHECK_PARAMS):
+    """Check every parameter gradient of ``model`` (forward, backward, parameters()) under ``loss``.
+
+    Costs two forward passes per parameter, so networks with more than ``max_params`` parameters
+    are refused: use :func:`sparse_check` or :func:`directional_check` for those.
+    """
+    params = list(model.parameters())
+    total = sum(p.size for _, p, _ in params)
+    if total > max_params:
+        raise ValueError(
+            f"check_network: this network has {total:,} parameters, so a full numerical gradient "
+            f"needs {2 * total:,} forward passes. Use sparse_check(model, loss, x, target, k=20) "
+            "(k random entries) or directional_check(...) (one random direction, two forward "
+            f"passes) instead, or pass max_params={total} if you really want to wait.")
+    h, threshold = _settings(params[0][1].dtype if params else np.float64, h, threshold)
+    analytic = _analytic_network_gradients(model, loss, x, target)
+
+    def f():
+        return loss.forward(model.forward(x), target)
+    checks = [_compare(name, analytic[name], numerical_gradient(f, param, h), threshold)
+              for name, param, _ in params]
+    return GradCheckReport(f"{type(model).__name__} with {total:,} parameters", checks, threshold,
+                           str(params[0][1].dtype) if params else "float64")
+
+
+def sparse_check(model, loss, x, target, k=20, h=None, threshold=None, rng=None):
+    """Check ``k`` randomly chosen parameter entries (2k forward passes), reported per parameter."""
+    params = list(model.parameters())
+    sizes = np.array([p.size for _, p, _ in params])
+    h, threshold = _settings(params[0][1].dtype, h, threshold)
+    analytic = _analytic_network_gradients(model, loss, x, target)
+    rng = np.random.default_rng(rng)
+    flat = rng.choice(sizes.sum(), size=min(k, int(sizes.sum())), replace=False)
+    owner = np.searchsorted(np.cumsum(sizes), flat, side="right")
+    starts = np.cumsum(sizes) - sizes
+    checks, counts = [], []
+    for i, (name, param, _) in enumerate(params):
+        offsets = flat[owner == i] - starts[i]
+        if not offsets.size:
+            continue
+        indices = [np.unravel_index(int(o), param.shape) for o in offsets]
+        numeric = np.array([_entry_derivative(model, loss, x, target, param, idx, h)
+                            for idx in indices])
+        check = _compare(name, analytic[name][tuple(np.array(indices).T)], numeric, threshold)
+        check.worst_index = tuple(int(j) for j in indices[check.worst_index[0]])
+        check.shape = param.shape
+        checks.append(check)
+        counts.append(f"{name}: {len(indices)}")
+    return GradCheckReport(f"{type(model).__name__} ({int(sizes.sum()):,} parameters)", checks,
+                           threshold, str(params[0][1].dtype), method=f"sparse, k={len(flat)}",
+                           notes=["entries checked per parameter: " + ", ".join(counts)])
+
+
+def _entry_derivative(model, loss, x, target, param, index, h):
+    old = param[index]
+    try:
+        param[index] = old + h
+        plus, up = loss.forward(model.forward(x), target), float(param[index])
+        param[index] = old - h
+        minus, down = loss.forward(model.forward(x), target), float(param[index])
+    finally:
+        param[index] = old
+    return (plus - minus) / (up - down)
+
+
+def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
+                      per_parameter=False):
+    """Compare the directional derivative along one random direction ``v`` with ``<grad, v>``.
+
+    (L(w + h v) - L(w - h v)) / 2h should equal sum over parameters of <dL/dw, v>. Two forward passes
+    check every parameter at once, but a failure cannot say *which* parameter is wrong: pass
+    ``per_parameter=True`` (two forward passes per parameter array) to find out.
+    """
+    params = list(model.parameters())
+    dtype = params[0][1].dtype
+    h, threshold = _settings(dtype, h, threshold)
+    analytic = _analytic_network_gradients(model, loss, x, target)
+    rng = np.random.default_rng(rng)
+    directions = {name: rng.standard_normal(p.shape, dtype=np.float32).astype(dtype, copy=False)
+                  for name, p, _ in params}
+    groups = [[name] for name, _, _ in params] if per_parameter else [[n for n, _, _ in params]]
+    by_name = {name: param for name, param, _ in params}
+    checks = []
+    for group in groups:
+        saved = {name: by_name[name].copy() for name in group}
+        try:
+            values = []
+            for sign in (1.0, -1.0):
+                for name in group:
+                    np.copyto(by_name[name], saved[name])
+                    by_name[name] += (sign * h) * directions[name]
+                values.append(loss.forward(model.forward(x), target))
+        finally:
+            for name in group:
+                np.copyto(by_name[name], saved[name])
+        numeric = (values[0] - values[1]) / (2 * h)
+        expected = sum(float(np.vdot(analytic[n], directions[n])) for n in group)
+        label = group[0] if per_parameter else "all"
+        check = _compare(label, np.array(expected), np.array(numeric), threshold)
+        check.shape = by_name[label].shape if per_parameter else ()
+        checks.append(check)
+    notes = [] if per_parameter else [
+        "one direction through all parameters: if this fails, use per_parameter=True or "
+        "sparse_check to find which parameter is wrong"]
+    return GradCheckReport(f"{type(model).__name__}", checks, threshold, str(dtype),
+                           method="directional" + (", per parameter" if per_parameter else ""),
+                           notes=notes)

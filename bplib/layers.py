@@ -1,0 +1,176 @@
+"""Layers: each ``forward`` is followed directly by its ``backward``.
+
+A layer caches what its backward needs during ``forward`` (never recomputing the forward pass) and
+``backward(dout)`` returns ``dx`` and *overwrites* ``grads``. Shapes: ``x (N, D)`` batch first.
+"""
+
+import numpy as np
+
+from bplib import init as initializers
+
+__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "sigmoid"]
+
+
+class Layer:
+    """Base class: no parameters, input checks and the forward-before-backward rule."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self._cache = None
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _check_input(self, x, features=None):
+        """Return ``x`` as an array after checking it is a finite float array of the right shape."""
+        if not isinstance(x, np.ndarray):
+            x = np.asarray(x)
+        if x.dtype.kind != "f":
+            raise TypeError(f"{self}: expected a floating-point array (float64 or float32), got "
+                            f"dtype {x.dtype}. Convert it first, e.g. x.astype(np.float64).")
+        if features is not None and (x.ndim != 2 or x.shape[1] != features):
+            raise ValueError(f"{self}: expected input of shape (N, {features}), got {x.shape}"
+                             + _shape_hint(x.shape, features))
+        _check_finite(x, f"{self}: input")
+        return x
+
+    def _cached(self):
+        if self._cache is None:
+            raise RuntimeError(f"{self}: backward() was called before forward(). Run forward(x) on "
+                               "the batch first: backward needs the values forward caches.")
+        return self._cache
+
+    def _check_dout(self, dout, shape):
+        if np.shape(dout) != shape:
+            raise ValueError(f"{self}: backward expected dout of shape {shape} (the shape of this "
+                             f"layer's output), got {np.shape(dout)}")
+        return dout
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Linear(Layer):
+    """Fully connected layer: out = x @ W + b.
+
+    Backward: dx = dout @ W.T,  dW = x.T @ dout,  db = dout.sum(axis=0).
+    Shapes: x (N, D), W (D, M), b (M,) -> out (N, M).
+
+    ``init`` names a weight initialiser from :mod:`bplib.init` ("xavier", "he", "normal", ...) or is
+    a function ``init(shape, rng, dtype)``; ``b`` starts at zero. ``rng`` is a seed or a Generator.
+    """
+
+    def __init__(self, in_features, out_features, init="xavier", rng=None, dtype=np.float64):
+        super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        init_fn = initializers.get(init)
+        rng = np.random.default_rng(rng)
+        self.params = {"W": init_fn((self.in_features, self.out_features), rng=rng, dtype=dtype),
+                       "b": np.zeros(self.out_features, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x):
+        x = self._check_input(x, self.in_features)
+        self._cache = x
+        return x @ self.params["W"] + self.params["b"]  # (N, M)
+
+    def backward(self, dout):
+        x = self._cached()
+        dout = self._check_dout(dout, (x.shape[0], self.out_features))
+        np.matmul(x.T, dout, out=self.grads["W"])  # (D, M), written in place: no new array
+        np.sum(dout, axis=0, out=self.grads["b"])  # (M,)
+        return dout @ self.params["W"].T  # (N, D)
+
+    def __repr__(self):
+        return f"Linear({self.in_features} -> {self.out_features})"
+
+
+class ReLU(Layer):
+    """out = max(0, x). Backward: dx = dout * (x > 0) (we take 0 as the derivative at the kink)."""
+
+    def forward(self, x):
+        x = self._check_input(x)
+        self._cache = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        positive = self._cached()
+        return self._check_dout(dout, positive.shape) * positive
+
+
+class LeakyReLU(Layer):
+    """out = x if x > 0 else slope * x. Backward: dx = dout * (1 if x > 0 else slope)."""
+
+    def __init__(self, slope=0.01):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x):
+        x = self._check_input(x)
+        self._cache = x > 0
+        return np.where(self._cache, x, self.slope * x)
+
+    def backward(self, dout):
+        positive = self._cached()
+        dout = self._check_dout(dout, positive.shape)
+        return np.where(positive, dout, self.slope * dout)
+
+    def __repr__(self):
+        return f"LeakyReLU(slope={self.slope:g})"
+
+
+def sigmoid(x):
+    """Numerically stable logistic function 1 / (1 + exp(-x)), elementwise, any shape.
+
+    Uses exp(-|x|), which never overflows: for x >= 0 it is 1 / (1 + e), for x < 0 it is e / (1 + e).
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+class Sigmoid(Layer):
+    """out = 1 / (1 + exp(-x)), stable for any |x|. Backward: dx = dout * out * (1 - out)."""
+
+    def forward(self, x):
+        out = sigmoid(self._check_input(x))
+        self._cache = out
+        return out
+
+    def backward(self, dout):
+        out = self._cached()
+        return self._check_dout(dout, out.shape) * out * (1.0 - out)
+
+
+class Tanh(Layer):
+    """out = tanh(x). Backward: dx = dout * (1 - out**2)."""
+
+    def forward(self, x):
+        out = np.tanh(self._check_input(x))
+        self._cache = out
+        return out
+
+    def backward(self, dout):
+        out = self._cached()
+        return self._check_dout(dout, out.shape) * (1.0 - out * out)
+
+
+def _check_finite(x, what):
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        where = tuple(int(i) for i in bad)
+        raise FloatingPointError(
+            f"{what} contains {x[where]} at index {where}. NaN or inf propagate through every later "
+            "layer; if this happens during training the weights have blown up (exploding "
+            "gradients): lower the learning rate, clip gradients or check the initialisation.")
+
+
+def _shape_hint(shape, features):
+    if len(shape) == 1:
+        return f". A single example must still be a batch: use x.reshape(1, {features})."
+    if len(shape) == 2 and shape[0] == features:
+        return ". It looks transposed: rows are examples, columns are features (use x.T)."
+    return ""

@@ -1,0 +1,85 @@
+"""Networks: layers applied in order, and gradients passed back through them in reverse order."""
+
+import numpy as np
+
+from bplib.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+
+__all__ = ["Sequential", "mlp"]
+
+
+class Sequential:
+    """``Sequential(Linear(2, 16), ReLU(), Linear(16, 1))``: the layers, in order, in ``.layers``.
+
+    ``forward(x)`` applies each layer to the output of the previous one; ``backward(dout)`` calls
+    each layer's backward in reverse order (the chain rule, one layer at a time) and returns ``dx``.
+    """
+
+    def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+                raise TypeError(f"Sequential: item {i} ({layer!r}) is not a layer: it needs "
+                                "forward(x) and backward(dout) methods")
+        self.layers = list(layers)
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def parameters(self):
+        """Yield ``(name, param, grad)`` for every parameter, e.g. ``("0.W", W, dW)``.
+
+        ``name`` is the layer's index and the parameter's key; ``param`` and ``grad`` are the arrays
+        the layer itself holds, so updating ``param`` in place updates the network.
+        """
+        for i, layer in enumerate(self.layers):
+            for key, param in getattr(layer, "params", {}).items():
+                yield f"{i}.{key}", param, layer.grads[key]
+
+    def num_parameters(self):
+        return sum(param.size for _, param, _ in self.parameters())
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+
+_ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
+_DEFAULT_INIT = {"relu": "he", "leaky_relu": "he", "tanh": "xavier", "sigmoid": "xavier"}
+
+
+def mlp(sizes, activation="relu", init=None, rng=None, dtype=np.float64):
+    """A multilayer perceptron: ``Linear`` layers of the given ``sizes`` with ``activation`` between.
+
+    ``mlp([2, 16, 16, 1])`` is Linear(2 -> 16), ReLU, Linear(16 -> 16), ReLU, Linear(16 -> 1): no
+    activation after the last layer (the loss applies softmax/sigmoid itself). ``init`` defaults to
+    He for ReLU and Xavier for tanh/sigmoid; ``rng`` (seed or Generator) makes it reproducible.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"mlp: need at least an input and an output size, got sizes={sizes}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"mlp: unknown activation {activation!r}; choose one of "
+                         f"{sorted(_ACTIVATIONS)}")
+    init = init or _DEFAULT_INIT[activation]
+    rng = np.random.default_rng(rng)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+    return Sequential(*layers)
