@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bplib.network import backward_parameters
+
 __all__ = ["numerical_gradient", "relative_error", "relative_errors", "GradCheckReport",
            "ParameterCheck", "check_layer", "check_loss", "check_network", "sparse_check",
            "directional_check", "default_step", "default_threshold"]
@@ -189,9 +191,11 @@ def check_loss(loss, prediction, target, h=None, threshold=None):
 
 
 def _analytic_network_gradients(model, loss, x, target):
+    """Backprop once; return the model's own gradient arrays by name (forward passes, which are
+    all the numerical side runs, leave them untouched)."""
     loss.forward(model.forward(x), target)
-    model.backward(loss.backward())
-    return {name: np.array(grad) for name, _, grad in model.parameters()}
+    backward_parameters(model, loss.backward())
+    return {name: grad for name, _, grad in model.parameters()}
 
 
 def check_network(model, loss, x, target, h=None, threshold=None, max_params=MAX_FULL_CHECK_PARAMS):
@@ -261,36 +265,42 @@ def _entry_derivative(model, loss, x, target, param, index, h):
 
 def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
                       per_parameter=False):
-    """Compare the directional derivative along one random direction ``v`` with ``<grad, v>``.
+    """Compare the derivative along one random unit direction ``u`` with ``<grad, u>``.
 
-    (L(w + h v) - L(w - h v)) / 2h should equal sum over parameters of <dL/dw, v>. Two forward passes
-    check every parameter at once, but a failure cannot say *which* parameter is wrong: pass
-    ``per_parameter=True`` (two forward passes per parameter array) to find out.
+    (L(w + h u) - L(w - h u)) / 2h should equal the sum over parameters of <dL/dw, u>. ``u`` has
+    random signs (+-1, scaled to unit length). Two forward passes check every parameter at once,
+    but a failure cannot say *which* parameter is wrong: pass ``per_parameter=True`` (two forward
+    passes per parameter array, each with its own unit direction) to find out.
     """
     params = list(model.parameters())
     dtype = params[0][1].dtype
     h, threshold = _settings(dtype, h, threshold)
     analytic = _analytic_network_gradients(model, loss, x, target)
     rng = np.random.default_rng(rng)
-    directions = {name: rng.standard_normal(p.shape, dtype=np.float32).astype(dtype, copy=False)
-                  for name, p, _ in params}
+    bits = {name: _random_bits(rng, p.size) for name, p, _ in params}  # sign of u: 1 -> +, 0 -> -
     groups = [[name] for name, _, _ in params] if per_parameter else [[n for n, _, _ in params]]
     by_name = {name: param for name, param, _ in params}
     checks = []
     for group in groups:
+        scale = h / np.sqrt(sum(by_name[n].size for n in group))  # h u = scale * (+-1 entries)
         saved = {name: by_name[name].copy() for name in group}
+        expected = 0.0
         try:
             values = []
             for sign in (1.0, -1.0):
                 for name in group:
-                    np.copyto(by_name[name], saved[name])
-                    by_name[name] += (sign * h) * directions[name]
+                    param = by_name[name]
+                    flat = param.reshape(-1)
+                    np.multiply(bits[name], 2 * sign * scale, out=flat)  # 0/1 -> 0/+-2s, in place
+                    flat -= sign * scale  # param = +-h u: entries +-s, no new array
+                    if sign > 0:
+                        expected += float(np.vdot(analytic[name], param)) / h  # <dL/dw, u>
+                    param += saved[name]  # param = w +- h u
                 values.append(loss.forward(model.forward(x), target))
         finally:
-            for name in group:
+            for name in group:  # exactly the original values, not w - h u + h u
                 np.copyto(by_name[name], saved[name])
         numeric = (values[0] - values[1]) / (2 * h)
-        expected = sum(float(np.vdot(analytic[n], directions[n])) for n in group)
         label = group[0] if per_parameter else "all"
         check = _compare(label, np.array(expected), np.array(numeric), threshold)
         check.shape = by_name[label].shape if per_parameter else ()
@@ -301,3 +311,8 @@ def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
     return GradCheckReport(f"{type(model).__name__}", checks, threshold, str(dtype),
                            method="directional" + (", per parameter" if per_parameter else ""),
                            notes=notes)
+
+
+def _random_bits(rng, size):
+    """``size`` random 0/1 values as uint8, drawn 8 at a time from random bytes."""
+    return np.unpackbits(rng.integers(0, 256, size=(size + 7) // 8, dtype=np.uint8))[:size]

@@ -1,10 +1,13 @@
 """Networks: layers applied in order, and gradients passed back through them in reverse order."""
 
+import functools
+import inspect
+
 import numpy as np
 
 from bplib.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 
-__all__ = ["Sequential", "mlp"]
+__all__ = ["Sequential", "mlp", "backward_parameters"]
 
 
 class Sequential:
@@ -29,10 +32,17 @@ class Sequential:
             x = layer.forward(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+    def backward(self, dout, need_dx=True):
+        """Backpropagate ``dout`` (dLoss/doutput) through every layer; return dx (dLoss/dinput).
+
+        ``need_dx=False`` skips the gradient with respect to the input data when the first layer
+        is a Linear (training never uses it) and returns None.
+        """
+        for i in range(len(self.layers) - 1, 0, -1):
+            dout = self.layers[i].backward(dout)
+        first = self.layers[0]
+        return first.backward(dout, need_dx=False) if not need_dx and isinstance(first, Linear) \
+            else first.backward(dout)
 
     def parameters(self):
         """Yield ``(name, param, grad)`` for every parameter, e.g. ``("0.W", W, dW)``.
@@ -83,3 +93,17 @@ def mlp(sizes, activation="relu", init=None, rng=None, dtype=np.float64):
         if i < len(sizes) - 2:
             layers.append(_ACTIVATIONS[activation]())
     return Sequential(*layers)
+
+
+def backward_parameters(model, dout):
+    """``model.backward(dout)`` for training: only the parameter gradients are wanted, so the
+    gradient of the input data is skipped when the model's backward accepts ``need_dx``."""
+    if _accepts_need_dx(type(model).backward):
+        model.backward(dout, need_dx=False)
+    else:  # a model of the learner's own, whose backward takes only dout
+        model.backward(dout)
+
+
+@functools.lru_cache(maxsize=64)
+def _accepts_need_dx(backward):
+    return "need_dx" in inspect.signature(backward).parameters

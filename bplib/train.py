@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bplib.network import backward_parameters
 from bplib.optim import clip_grad_norm
 
 __all__ = ["fit", "History", "TrainingDivergedWarning", "predict", "accuracy"]
@@ -78,7 +79,7 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
                     history.message = _divergence_message(epoch, step, batch_loss, optimizer, cause)
                     warnings.warn(history.message, TrainingDivergedWarning, stacklevel=2)
                     return history
-                model.backward(loss.backward())
+                backward_parameters(model, loss.backward())
                 if clip_norm is not None:
                     clip_grad_norm(model, clip_norm)
                 optimizer.step()

@@ -141,3 +141,8 @@ def test_bad_sizes_are_refused():
 
 def test_base_layer_has_no_parameters():
     assert Layer().params == {} and Layer().grads == {}
+
+
+def test_huge_but_finite_input_is_accepted():
+    out = Linear(2, 1, rng=0).forward(np.array([[1e200, -1e200]]))  # its sum of squares overflows
+    assert out.shape == (1, 1)

@@ -92,3 +92,15 @@ def test_clear_errors():
         mlp([2, 2], activation="gelu")
     with pytest.raises(ValueError, match="at least an input and an output size"):
         mlp([2])
+
+
+def test_backward_can_skip_the_input_gradient_with_the_same_parameter_gradients():
+    net = mlp([3, 5, 2], rng=0)
+    x, dout = np.random.default_rng(1).normal(size=(4, 3)), np.random.default_rng(2).normal(size=(4, 2))
+    net.forward(x)
+    dx = net.backward(dout)
+    full = [g.copy() for _, _, g in net.parameters()]
+    assert dx.shape == (4, 3)
+    assert net.backward(dout, need_dx=False) is None
+    for before, (_, _, after) in zip(full, net.parameters()):
+        np.testing.assert_array_equal(before, after)
