@@ -20,6 +20,13 @@ def cmd_lab(args):
     os.execv(sys.executable, command + args.jupyter_args)
 
 
+def cmd_release(args):
+    """Regenerate lessons/ from solutions/ (nbgrader generate_assignment, safely)."""
+    from autograder.release import release
+
+    release(args.lessons)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="bpcourse", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -28,14 +35,25 @@ def build_parser():
                                      "Extra arguments go to jupyter lab (e.g. --port=8890).")
     lab.add_argument("jupyter_args", nargs=argparse.REMAINDER)
     lab.set_defaults(run=cmd_lab)
+    release = sub.add_parser(
+        "release", help="regenerate lessons/ from solutions/",
+        description="Regenerate the student notebooks in lessons/ from the instructor notebooks in "
+                    "solutions/ with nbgrader: outputs are stripped from the sources, test cells are "
+                    "checked against the exercise definitions, and a lesson is replaced only after "
+                    "its new version was generated, so a failure never loses lessons/.")
+    release.add_argument("lessons", nargs="*", metavar="LESSON",
+                         help="lessons to release, e.g. 01-forward-pass (default: all)")
+    release.set_defaults(run=cmd_release)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from autograder.course import CourseError
+
     try:
         return args.run(args) or 0
-    except UsageError as error:
+    except (UsageError, CourseError) as error:
         print(f"bpcourse {args.command}: {error}", file=sys.stderr)
         return 2
 

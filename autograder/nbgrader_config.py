@@ -1,0 +1,28 @@
+"""nbgrader configuration of the course. Paths come from this file's location, so it works from
+any directory; the repository root's nbgrader_config.py loads it (nbgrader only reads the current
+directory's file), and elsewhere pass --NbGrader.config_file=<repo>/autograder/nbgrader_config.
+
+The gradebook is SQLite beside this file by default; set BPCOURSE_DB_URL to any SQLAlchemy URL
+(e.g. postgresql://grader@dbhost/backprop) for a large course.
+"""
+
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.root = REPO
+c.CourseDirectory.course_id = os.environ.get("BPCOURSE_COURSE_ID", "backprop")
+c.CourseDirectory.source_directory = "solutions"        # instructor notebooks (nbgrader source)
+c.CourseDirectory.release_directory = "lessons"         # generated student notebooks
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+c.CourseDirectory.db_url = os.environ.get(
+    "BPCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db") + "?timeout=30")
+
+c.Execute.timeout = 30                       # seconds per cell
+c.OverwriteCells.add_missing_cells = True    # a deleted test cell is put back before grading
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,61 @@
+"""Helpers for tests that execute or take apart the course's notebooks (always on temp copies)."""
+
+import shutil
+from pathlib import Path
+
+import nbclient
+
+from autograder import notebooks
+from autograder.notebooks import SETUP_TAG, nbgrader_meta
+
+
+def execute(path, workdir, timeout=120):
+    """Execute a temp copy of the notebook at ``path`` in ``workdir``; errors stay in the outputs."""
+    copy = Path(workdir) / Path(path).name
+    shutil.copy(path, copy)
+    nb = notebooks.read(copy)
+    nbclient.NotebookClient(nb, allow_errors=True, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb
+
+
+def errors(cell):
+    return [o for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+def grade_id(cell):
+    meta = nbgrader_meta(cell) or {}
+    return meta.get("grade_id", "")
+
+
+def is_test(cell):
+    meta = nbgrader_meta(cell) or {}
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_answer(cell):
+    return bool((nbgrader_meta(cell) or {}).get("solution"))
+
+
+def is_setup(cell):
+    return SETUP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def answer_sources(nb):
+    """{exercise name: source of its solution cell} (grade_id "<name>-answer")."""
+    return {grade_id(c).removesuffix("-answer"): c.source for c in nb.cells if is_answer(c)}
+
+
+def namespace_for(nb, replace=None):
+    """Execute a notebook's setup cells and answer cells (some ``replace``d) into a dict."""
+    replace = replace or {}
+    namespace = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if is_setup(cell):
+            exec(compile(cell.source, "<setup>", "exec"), namespace)
+        elif is_answer(cell):
+            name = grade_id(cell).removesuffix("-answer")
+            exec(compile(replace.get(name, cell.source), f"<answer {name}>", "exec"), namespace)
+    return namespace
