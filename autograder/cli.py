@@ -27,6 +27,31 @@ def cmd_release(args):
     release(args.lessons)
 
 
+def cmd_check(args):
+    """Grade one notebook with the trusted checks; exit status 0 only with full marks."""
+    from autograder.check import main
+
+    return main(args)
+
+
+def cmd_grade(args):
+    """Grade every submission of a lesson; record trusted scores; write feedback."""
+    from autograder.grade import main
+
+    return main(args)
+
+
+def cmd_export(args):
+    """Write every lesson's grades to a CSV file."""
+    from autograder.gradebook import db_url, export
+
+    target = Path(args.to)
+    tmp = target.with_name(f".{target.name}.tmp")
+    export(db_url(), tmp)
+    tmp.replace(target)  # a complete file or the previous one, never half of one
+    print(f"grades written to {target}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="bpcourse", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -44,6 +69,37 @@ def build_parser():
     release.add_argument("lessons", nargs="*", metavar="LESSON",
                          help="lessons to release, e.g. 01-forward-pass (default: all)")
     release.set_defaults(run=cmd_release)
+    check = sub.add_parser(
+        "check", help="check one notebook (self-study)",
+        description="Grade one notebook with the same trusted checks as `bpcourse grade`: fresh "
+                    "random inputs, compared outside your notebook's process. Prints each "
+                    "exercise's result and what is wrong; exit status 0 only with full marks.")
+    check.add_argument("notebook", type=Path, metavar="NOTEBOOK",
+                       help="e.g. lessons/01-forward-pass/01-forward-pass.ipynb")
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.set_defaults(run=cmd_check)
+    grade = sub.add_parser(
+        "grade", help="grade every submission of a lesson",
+        description="Grade every SUBMISSIONS/<student>/LESSON/LESSON.ipynb (nbgrader's layout). "
+                    "Scores come from trusted checks run outside the students' code, in a sandbox; "
+                    "nbgrader's autograded notebooks and feedback are kept (autograder/autograded, "
+                    "autograder/feedback) and the scores are recorded in the gradebook. A "
+                    "submission that cannot be graded gets status 'failed' and score 0, and the "
+                    "batch goes on. Exit status 0 when every submission was graded, 1 otherwise.")
+    grade.add_argument("lesson", metavar="LESSON", help="e.g. 01-forward-pass")
+    grade.add_argument("--submissions", type=Path, metavar="DIR",
+                       help="folder of <student>/<LESSON>/ (default: autograder/submitted)")
+    grade.add_argument("--workers", type=int, metavar="N",
+                       help="grade N students in parallel (default: the number of CPUs)")
+    grade.add_argument("--json", action="store_true", help="print the results as JSON")
+    grade.add_argument("--insecure", action="store_true",
+                       help="grade even where student code cannot be isolated (trusted students only)")
+    grade.set_defaults(run=cmd_grade)
+    export = sub.add_parser("export", help="write all grades to CSV",
+                            description="Write the grades of every lesson and student, as recorded "
+                                        "in the gradebook, to a CSV file (nbgrader's export format).")
+    export.add_argument("--to", default="grades.csv", metavar="FILE", help="default: grades.csv")
+    export.set_defaults(run=cmd_export)
     return parser
 
 

@@ -183,6 +183,9 @@ def judge_case(exercise, index, total, case, outcome, seed=None):
 
 def _error_message(exercise, text):
     kind = text.split(":", 1)[0]
+    if kind == "NotImplementedError":
+        return ("not implemented yet: replace `raise NotImplementedError()` in "
+                f"{', '.join(exercise.needs)} with your code")
     if kind == "FloatingPointError" and exercise.strict_floats:
         return (f"your code raised {text} -- an overflow or invalid operation (NaN). Use the "
                 "numerically stable formula: never take exp of a large positive number.")

@@ -110,7 +110,7 @@ def test_wrong_answer_loses_the_points(lesson, exercise, source):
 def test_right_answers_get_the_points_on_many_seeds(lesson):
     nb = notebooks.read(source_notebook(lesson))
     namespace = namespace_for(nb)
-    for name, exercise in exercises(lesson).items():
+    for exercise in exercises(lesson).values():
         for seed in range(5):
             exercise_def_check(exercise, namespace, lesson, seed=seed)
     assert set(answer_sources(nb)) == set(exercises(lesson))

@@ -22,7 +22,7 @@ LESSONS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exercises(lesson):
     """The lesson's exercises by name (the grade_id of each graded test cell)."""
     if lesson not in LESSONS:

@@ -1,0 +1,268 @@
+"""Trusted grading: the score of each exercise is decided here, outside the student's process.
+
+For one submission: draw every exercise's cases from a seed chosen now; run the student's cells and
+the exercises' probes in a sandboxed child (``child.py``) that receives only the inputs; read back
+plain data (bounded, validated, never unpickled); judge it here against the references with
+:func:`bplib.grading.judge`. A cell or an exercise that hangs or kills the child costs only
+itself: the child is restarted without it.
+"""
+
+import base64
+import json
+import os
+import pickle
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import sandbox
+from bplib.exercises import exercises
+from bplib.grading import Opaque, judge
+
+CHILD = Path(__file__).resolve().parent / "child.py"
+MAX_OUTPUT_BYTES = 64 * 1024 ** 2
+MAX_LINE_BYTES = 16 * 1024 ** 2
+
+
+@dataclass
+class Timeouts:
+    cell: float = 30.0         # seconds for one of the student's cells
+    exercise: float = 60.0     # seconds for all cases of one exercise
+    start: float = 30.0        # seconds for the child to start and read its request
+    total: float = 300.0       # seconds for the whole submission
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    passed: bool
+    message: str
+
+
+@dataclass
+class TrustedGrade:
+    """The verdict on one notebook: per exercise, and the anomalies seen while running it."""
+    seed: int
+    results: dict = field(default_factory=dict)      # name -> ExerciseResult
+    cell_errors: dict = field(default_factory=dict)  # cell id -> error text (student's cells)
+    flags: list = field(default_factory=list)
+    isolation: str = ""
+
+
+class ChildDied(Exception):
+    """The child stopped during ``step`` (a cell, an exercise, "start"), for ``reason``."""
+
+    def __init__(self, step, reason):
+        super().__init__(f"{step}: {reason}")
+        self.step, self.reason = step, reason
+
+
+class _Stopped(Exception):
+    """Raised while reading the child's output: a deadline passed or it wrote too much."""
+
+
+def draw_cases(lesson, seed):
+    """{exercise name: [Case, ...]} drawn from ``seed`` (hidden cases)."""
+    cases = {}
+    for index, (name, exercise) in enumerate(exercises(lesson).items()):
+        cases[name] = exercise.cases(np.random.default_rng([seed, index]), True)
+    return cases
+
+
+def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=False):
+    """Grade the student's ``cells`` ([(cell id, source), ...], in notebook order) for ``lesson``."""
+    seed = secrets.randbits(32) if seed is None else seed
+    timeouts = timeouts or Timeouts()
+    caps = sandbox.capabilities()
+    if not caps.isolated and not insecure:
+        raise RuntimeError(f"this machine cannot isolate student code ({caps.describe()}): Linux "
+                           "with Landlock (5.13+) is needed. Use --insecure to grade anyway.")
+    grade = TrustedGrade(seed, isolation=caps.describe() if caps.isolated else "NOT ISOLATED")
+    definitions = exercises(lesson)
+    cases = draw_cases(lesson, seed)
+    outcomes = {name: [] for name in definitions}
+    failed_steps = {}  # exercise name -> why it could not finish
+    skip_cells = set()
+    pending = list(definitions)
+    deadline = time.monotonic() + timeouts.total
+    while pending:
+        request = {"lesson": lesson,
+                   "cells": [[cid, src] for cid, src in cells if cid not in skip_cells],
+                   "exercises": [[name, [case.args for case in cases[name]]] for name in pending]}
+        try:
+            for event in _run_child(request, timeouts, limits, deadline):
+                kind = event.get("event")
+                if kind == "cell" and event.get("status") == "error":
+                    grade.cell_errors[str(event.get("id"))] = str(event.get("error", ""))[:2000]
+                elif kind == "missing":
+                    name = event["name"]
+                    failed_steps[name] = (f"{', '.join(map(str, event.get('names', [])))} is not "
+                                          "defined: did a cell fail, or was something renamed?")
+                    pending.remove(name)
+                elif kind == "case":
+                    name = event["name"]
+                    outcomes[name].append((str(event.get("status")), decode(event.get("value"))))
+                    if len(outcomes[name]) == len(cases[name]):
+                        pending.remove(name)
+            pending = []  # the child finished
+        except ChildDied as died:
+            step = died.step
+            if step.startswith("cell "):
+                skip_cells.add(step[5:])
+                grade.cell_errors[step[5:]] = died.reason
+                grade.flags.append(f"cell {step[5:]} {died.reason}; it was skipped")
+            elif step in pending:
+                failed_steps[step] = died.reason
+                pending.remove(step)
+                grade.flags.append(f"exercise {step}: the student's code {died.reason}")
+            else:  # the child died while starting or between steps
+                for name in pending:
+                    failed_steps[name] = died.reason
+                grade.flags.append(f"the grading process {died.reason}")
+                pending = []
+            if time.monotonic() > deadline:
+                for name in pending:
+                    failed_steps[name] = "grading time ran out"
+                pending = []
+    for name, exercise in definitions.items():
+        if name in failed_steps:
+            grade.results[name] = ExerciseResult(name, False, f"{name}: {failed_steps[name]}")
+            continue
+        result = judge(exercise, outcomes[name], cases[name], seed)
+        grade.results[name] = ExerciseResult(name, result.passed, result.message)
+    return grade
+
+
+def _run_child(request, timeouts, limits, deadline):
+    """Start the sandboxed child, feed it ``request``, yield its events; raise ChildDied."""
+    workdir = tempfile.mkdtemp(prefix="bpcourse-child-")
+    policy = sandbox.Policy(read=[str(CHILD)], workdir=workdir,
+                            seed_files=sandbox.matplotlib_font_cache(),
+                            limits=limits or sandbox.Limits(cpu_seconds=int(timeouts.total) + 5))
+    command = sandbox.command_line(policy, [sys.executable, "-I", str(CHILD)])
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    step = "start"
+    step_deadline = [time.monotonic() + timeouts.start]  # read by _lines as the step changes
+    try:
+        process.stdin.write(pickle.dumps(request))
+        process.stdin.close()
+        for line in _lines(process, lambda: min(step_deadline[0], deadline)):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict):
+                raise ChildDied(step, "sent something that is not grading output")
+            kind = event.get("event")
+            if kind == "cell-start":
+                step, step_deadline[0] = f"cell {event.get('id')}", time.monotonic() + timeouts.cell
+                continue
+            if kind == "exercise":
+                step, step_deadline[0] = str(event.get("name")), time.monotonic() + timeouts.exercise
+            if kind == "end":
+                return
+            yield event
+        raise ChildDied(step, _death_reason(process))
+    except _Stopped as stop:
+        raise ChildDied(step, str(stop)) from None
+    except BrokenPipeError:
+        raise ChildDied(step, _death_reason(process)) from None
+    finally:
+        _kill(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _lines(process, deadline):
+    """Lines from the child's stdout until it closes; _Stopped on a deadline or too much output."""
+    buffer, total = b"", 0
+    fd = process.stdout.fileno()
+    while True:
+        remaining = deadline() - time.monotonic()
+        ready = select.select([fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        if not ready:
+            raise _Stopped("did not finish in time (an endless loop?)")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return
+        total += len(chunk)
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        if total > MAX_OUTPUT_BYTES or len(buffer) > MAX_LINE_BYTES:
+            raise _Stopped("produced too much output")
+        yield from lines
+
+
+def _death_reason(process):
+    try:
+        code = process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return "did not finish in time (an endless loop?)"
+    if code in (128 + signal.SIGXCPU, -signal.SIGXCPU, 128 + signal.SIGKILL, -signal.SIGKILL):
+        return "was stopped: it used too much CPU time or memory"
+    if code == 0:
+        return "stopped the grading early (exit)"
+    return f"crashed the process (exit status {code})"
+
+
+def _kill(process):
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher; its sandbox dies with it
+        except OSError:
+            pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (process.stdin, process.stdout):
+        try:
+            stream.close()
+        except (OSError, ValueError):
+            pass
+
+
+def decode(value, depth=0):
+    """The child's JSON back to plain data; anything unexpected becomes Opaque."""
+    if depth > 10:
+        return Opaque("deeply nested")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return tuple(decode(v, depth + 1) for v in value[:1000])
+    if not isinstance(value, dict):
+        return Opaque(type(value).__name__)
+    if "__ndarray__" in value:
+        try:
+            dtype = np.dtype(str(value["dtype"]))
+            shape = tuple(int(n) for n in value["shape"])
+            if dtype.kind not in "fiub" or any(n < 0 for n in shape):
+                return Opaque("array")
+            data = base64.b64decode(value["__ndarray__"], validate=True)
+            if len(data) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+                return Opaque("array")
+            return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        except (TypeError, ValueError, KeyError):
+            return Opaque("array")
+    if "__tuple__" in value:
+        return tuple(decode(v, depth + 1) for v in list(value["__tuple__"])[:1000])
+    if "__dict__" in value:
+        try:
+            return {str(k): decode(v, depth + 1) for k, v in list(value["__dict__"])[:1000]}
+        except (TypeError, ValueError):
+            return Opaque("dict")
+    if "__float__" in value:
+        return {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}.get(
+            value["__float__"], Opaque("float"))
+    if "__opaque__" in value:
+        return Opaque(str(value["__opaque__"])[:100])
+    return Opaque("object")
