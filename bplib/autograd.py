@@ -12,8 +12,10 @@ Every operation makes a new :class:`Value` ``out`` and, right below the line tha
 order, so a node passes its gradient on only after *all* the nodes it feeds have passed theirs.
 
 Gradients **accumulate** (``+=``): a node used twice (``b = a + a``) receives the sum of the
-gradients along both paths, which is exactly the multivariate chain rule. The flip side: calling
-``backward()`` twice adds the gradients twice; call :meth:`Value.zero_grad` on the root first.
+gradients along both paths, which is exactly the multivariate chain rule. The flip side: a second
+``backward()`` adds onto what the first left in *every* node, the intermediate ones included, so
+the gradients come out too large (not simply doubled, except in a one-operation graph). Call
+:meth:`Value.zero_grad` on the root before calling ``backward()`` again.
 """
 
 import math
@@ -154,7 +156,7 @@ class Value:
     def backward(self):
         """Fill ``grad`` of every node this one depends on with d(self)/d(node).
 
-        Gradients accumulate: call :meth:`zero_grad` before a second ``backward()``.
+        Gradients accumulate in every node: call :meth:`zero_grad` before a second ``backward()``.
         """
         self.grad = 1.0
         for node in reversed(topological_order(self)):

@@ -65,14 +65,19 @@ def draw_graph(root, show_grad=True, digits=4):
         y = _PAD + (row + (max_rows - rows_here) / 2) * _ROW_H + _BOX_H / 2
         return x, y
 
-    parts = []
+    parts, bends = [], []
     for node in nodes:  # edges first, so boxes are drawn over their ends
         if not node.op:
             continue
         ox, oy = xy((id(node), "op"))
+        seen = {}
         for child in node.children:
+            copy = seen[id(child)] = seen.get(id(child), -1) + 1  # b = a + a: two arrows from a
             cx, cy = xy((id(child), "value"))
-            parts.append(_arrow(cx + _BOX_W, cy, ox - _OP_R, oy))
+            skipped = column[id(node)] - column[id(child)] - 2  # value columns jumped over
+            bend = 16 * copy * (1 if copy % 2 else -1) - 30 * max(skipped, 0) / 2
+            bends.append(bend)
+            parts.append(_arrow(cx + _BOX_W, cy, ox - _OP_R, oy, bend))
         vx, vy = xy((id(node), "value"))
         parts.append(_arrow(ox + _OP_R, oy, vx, vy))
     for node in nodes:
@@ -92,14 +97,20 @@ def draw_graph(root, show_grad=True, digits=4):
 
     width = _PAD * 2 + (n_cols // 2 + 1) * (_BOX_W + _COL_W)
     height = _PAD * 2 + max_rows * _ROW_H
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-           f'font-family="monospace" font-size="12">'
+    # A curve reaches 3/4 of its bend: make room above and below for the arcs.
+    above = max([0.0] + [-0.75 * b for b in bends])
+    below = max([0.0] + [0.75 * b for b in bends])
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
+           f'height="{height + above + below:.0f}" font-family="monospace" font-size="12">'
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>'
-           + "".join(parts) + "</svg>")
+           f'<g transform="translate(0,{above:.1f})">' + "".join(parts) + "</g></svg>")
     return GraphDrawing(svg)
 
 
-def _arrow(x1, y1, x2, y2):
-    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" '
-            'marker-end="url(#arrow)"/>')
+def _arrow(x1, y1, x2, y2, bend=0.0):
+    """A curve with horizontal ends; ``bend`` lifts (negative) or lowers its middle, so repeated
+    edges fan apart and edges that skip columns arc over the boxes in between."""
+    half = (x2 - x1) / 2
+    return (f'<path d="M{x1:.1f},{y1:.1f} C{x1 + half:.1f},{y1 + bend:.1f} {x2 - half:.1f},'
+            f'{y2 + bend:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="#555" marker-end="url(#arrow)"/>')

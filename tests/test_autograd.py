@@ -144,3 +144,14 @@ def test_drawing_shows_every_node_with_value_and_gradient():
     assert f"grad {a.grad:.4g}" in svg and "a | data 2" in svg and ">tanh<" in svg
     assert "grad" not in draw_graph(loss, show_grad=False).svg
     assert loss.draw().svg == svg
+
+
+def test_drawing_shows_both_edges_of_a_reused_node():
+    a = Value(3.0, label="a")
+    b = a + a
+    c = b * a
+    c.backward()
+    svg = draw_graph(c).svg
+    arrows = [part.split('"')[1] for part in svg.split("<path d=")[1:] if "marker-end" in part]
+    assert len(arrows) == 6  # a -> (+) twice, (+) -> b, b -> (*), a -> (*), (*) -> c
+    assert len(set(arrows)) == len(arrows)  # no two arrows drawn on top of each other
