@@ -1,0 +1,385 @@
+"""Lesson 03-backward-pass: dense_backward, relu_backward, sigmoid_backward, softmax_cross_entropy,
+mlp_loss_and_grads.
+
+Every expected gradient is a central-difference gradient (:func:`bplib.gradcheck.numerical_gradient`)
+of trusted forward code, computed here on random inputs. For the three layer exercises the probe
+runs the forward pass itself, with :func:`dense_forward`, :func:`relu_forward` and
+:func:`sigmoid_forward` below (the same code as the notebook's read-only setup cell, so the cache
+has the documented layout whatever the learner redefines), then calls the learner's
+``backward(dout, cache)``.
+"""
+
+import numpy as np
+
+from bplib.gradcheck import numerical_gradient
+from bplib.grading import Case, Exercise, Mistake
+from bplib.layers import sigmoid
+from bplib.losses import log_softmax, softmax
+
+# Finite differences agree with a right answer to ~1e-9; every typical mistake is off by far more.
+RTOL, ATOL = 1e-5, 1e-8
+
+
+def dense_forward(x, W, b):
+    """out = x @ W + b; cache = (x, W, b). (As in the notebook's setup cell.)"""
+    return x @ W + b, (x, W, b)
+
+
+def relu_forward(x):
+    """out = max(0, x); cache = x, the input. (As in the notebook's setup cell.)"""
+    return np.maximum(x, 0), x
+
+
+def sigmoid_forward(x):
+    """out = sigmoid(x); cache = out, the output. (As in the notebook's setup cell.)"""
+    out = sigmoid(x)
+    return out, out
+
+
+def _away_from_zero(rng, shape, low=0.1, high=3.0):
+    """Random values with |v| in [low, high] and random signs: never near ReLU's kink."""
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+# --- dense_backward -----------------------------------------------------------------------------
+
+def _dense_gradients(x, W, b, dout):
+    """(dx, dW, db) of sum(dense(x, W, b) * dout), by central differences."""
+    x, W, b = x.copy(), W.copy(), b.copy()
+
+    def forward():
+        return x @ W + b
+    return tuple(numerical_gradient(forward, a, dout=dout) for a in (x, W, b))
+
+
+def dense_backward_cases(rng, hidden):
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    W = np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 1.0]])
+    b = np.array([0.0, 1.0, 2.0])
+    dout = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    cases = [Case((x, W, b, dout), _dense_gradients(x, W, b, dout),
+                  "N=2, D=2, M=3, dout = [[1, 0, 0], [0, 0, 2]]")]
+    sizes = [(4, 3, 3), (5, 4, 2), (1, 3, 4)]
+    if hidden:
+        sizes += [tuple(int(n) for n in rng.integers(1, 8, 3)) for _ in range(3)]
+    for n, d, m in sizes:
+        scale = rng.uniform(0.5, 3.0) if hidden else 1.0
+        x, W = rng.normal(0, scale, (n, d)), rng.normal(size=(d, m))
+        b, dout = rng.normal(size=m), rng.normal(size=(n, m))
+        cases.append(Case((x, W, b, dout), _dense_gradients(x, W, b, dout),
+                          f"x {x.shape}, W {W.shape}, b {b.shape}, dout {dout.shape}"))
+    return cases
+
+
+def _dense_probe(dense_backward, x, W, b, dout):
+    _, cache = dense_forward(x, W, b)
+    return dense_backward(dout, cache)
+
+
+DENSE_BACKWARD = Exercise(
+    "dense_backward", ("dense_backward",), dense_backward_cases, probe=_dense_probe,
+    outputs=("dx", "dW", "db"), rtol=RTOL, atol=ATOL,
+    mistakes=(
+        Mistake("dW must have W's shape (D, M): dW = x.T @ dout. dout.T @ x is its transpose.",
+                lambda x, W, b, dout: (dout @ W.T, dout.T @ x, dout.sum(axis=0))),
+        Mistake("db must have b's shape (M,). b is added to every row of out, so its gradient is "
+                "the sum of dout over the batch: db = dout.sum(axis=0).",
+                lambda x, W, b, dout: (dout @ W.T, x.T @ dout, dout)),
+        Mistake("db is the SUM of dout over the batch, not the mean: the same b is used by every "
+                "example, and the gradients of all its uses add up (the 1/N of the mean loss is "
+                "already inside dout).",
+                lambda x, W, b, dout: (dout @ W.T, x.T @ dout, dout.mean(axis=0))),
+        Mistake("do not divide dW by N: the 1/N of the mean loss is already inside dout, and a "
+                "layer only applies the chain rule. dW = x.T @ dout.",
+                lambda x, W, b, dout: (dout @ W.T, x.T @ dout / len(x), dout.sum(axis=0))),
+        Mistake("the sum over the batch goes over axis 0 (the examples): db = dout.sum(axis=0).",
+                lambda x, W, b, dout: (dout @ W.T, x.T @ dout, dout.sum(axis=1))),
+        Mistake("dx = dout @ W.T: (N, M) @ (M, D) -> (N, D). Without the transpose the product "
+                "only has the right shape by accident (when D = M).",
+                lambda x, W, b, dout: (dout @ W, x.T @ dout, dout.sum(axis=0))),
+    ))
+
+
+# --- relu_backward ------------------------------------------------------------------------------
+
+def _relu_gradient(x, dout):
+    x = x.copy()
+    return numerical_gradient(lambda: np.maximum(x, 0), x, dout=dout)
+
+
+def relu_backward_cases(rng, hidden):
+    x = np.array([[-2.0, -0.5, 0.5, 2.0]])
+    dout = np.array([[1.0, -2.0, 3.0, -4.0]])
+    cases = [Case((x, dout), _relu_gradient(x, dout),
+                  "x = [[-2, -0.5, 0.5, 2]], dout = [[1, -2, 3, -4]]")]
+    shapes = [(3, 5), (6, 2)]
+    if hidden:
+        shapes += [tuple(int(n) for n in rng.integers(1, 8, 2)) for _ in range(3)]
+    for shape in shapes:
+        x, dout = _away_from_zero(rng, shape), rng.normal(size=shape)
+        cases.append(Case((x, dout), _relu_gradient(x, dout), f"x and dout of shape {shape}"))
+    return cases
+
+
+def _relu_probe(relu_backward, x, dout):
+    _, cache = relu_forward(x)
+    return relu_backward(dout, cache)
+
+
+RELU_BACKWARD = Exercise(
+    "relu_backward", ("relu_backward",), relu_backward_cases, probe=_relu_probe,
+    rtol=RTOL, atol=ATOL,
+    mistakes=(
+        Mistake("multiply by dout: by the chain rule dx = dout * relu'(x). (x > 0) alone is only "
+                "ReLU's local derivative.", lambda x, dout: (x > 0).astype(float)),
+        Mistake("ReLU's derivative is 0 where x < 0: zero dout there, dx = dout * (x > 0). You "
+                "passed dout through unchanged.", lambda x, dout: dout),
+        Mistake("the mask is the wrong way round: the gradient passes where x > 0 (the unit was "
+                "active) and is blocked where x < 0.", lambda x, dout: dout * (x < 0)),
+        Mistake("the mask comes from the forward pass's input x (the cache), not from the sign of "
+                "dout: dx = dout * (x > 0).", lambda x, dout: np.maximum(dout, 0)),
+        Mistake("multiply by ReLU's derivative (0 or 1), not by its value max(0, x).",
+                lambda x, dout: dout * np.maximum(x, 0)),
+    ))
+
+
+# --- sigmoid_backward ---------------------------------------------------------------------------
+
+def _sigmoid_gradient(x, dout):
+    x = x.copy()
+    return numerical_gradient(lambda: sigmoid(x), x, dout=dout)
+
+
+def sigmoid_backward_cases(rng, hidden):
+    x = np.array([[0.0, 2.0, -2.0]])
+    dout = np.array([[1.0, 1.0, 2.0]])
+    cases = [Case((x, dout), _sigmoid_gradient(x, dout), "x = [[0, 2, -2]], dout = [[1, 1, 2]]")]
+    shapes = [(3, 4), (5, 1)]
+    if hidden:
+        shapes += [tuple(int(n) for n in rng.integers(1, 8, 2)) for _ in range(3)]
+    for shape in shapes:
+        x = rng.normal(0, rng.uniform(1.0, 4.0) if hidden else 2.0, shape)
+        dout = rng.normal(size=shape)
+        cases.append(Case((x, dout), _sigmoid_gradient(x, dout), f"x and dout of shape {shape}"))
+    return cases
+
+
+def _sigmoid_probe(sigmoid_backward, x, dout):
+    _, cache = sigmoid_forward(x)
+    return sigmoid_backward(dout, cache)
+
+
+SIGMOID_BACKWARD = Exercise(
+    "sigmoid_backward", ("sigmoid_backward",), sigmoid_backward_cases,
+    probe=_sigmoid_probe, rtol=RTOL, atol=ATOL,
+    mistakes=(
+        Mistake("the cache already holds the OUTPUT out = sigmoid(x), not the input x. The "
+                "derivative is out * (1 - out) with that out: do not apply the sigmoid (or its "
+                "derivative formula in terms of x) to it again.",
+                lambda x, dout: dout * sigmoid(sigmoid(x)) * (1 - sigmoid(sigmoid(x)))),
+        Mistake("multiply by dout (the chain rule): dx = dout * out * (1 - out). out * (1 - out) "
+                "alone is the sigmoid's local derivative.",
+                lambda x, dout: sigmoid(x) * (1 - sigmoid(x))),
+        Mistake("you passed dout through unchanged: multiply it by the sigmoid's derivative "
+                "out * (1 - out).", lambda x, dout: dout),
+        Mistake("the sigmoid's derivative is out * (1 - out), not out.",
+                lambda x, dout: dout * sigmoid(x)),
+        Mistake("1 - out**2 is the derivative of tanh; the sigmoid's is out * (1 - out).",
+                lambda x, dout: dout * (1 - sigmoid(x) ** 2)),
+    ))
+
+
+# --- softmax_cross_entropy ----------------------------------------------------------------------
+
+def reference_loss(scores, labels):
+    """Mean cross-entropy of softmax(scores) against integer labels (stable, via log-softmax)."""
+    return float(-log_softmax(scores)[np.arange(len(labels)), labels].mean())
+
+
+def _one_hot(labels, n_classes):
+    return np.eye(n_classes)[labels]
+
+
+def _softmax_ce_expected(scores, labels):
+    scores = scores.copy()
+    return (reference_loss(scores, labels),
+            numerical_gradient(lambda: reference_loss(scores, labels), scores))
+
+
+def softmax_ce_cases(rng, hidden):
+    scores = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
+    labels = np.array([0, 2])
+    cases = [Case((scores, labels), _softmax_ce_expected(scores, labels),
+                  "scores [[0, 0, 0], [1, 2, 3]], labels [0, 2]")]
+    sizes = [(4, 3), (3, 5), (1, 4)]
+    if hidden:
+        sizes += [(int(rng.integers(1, 9)), int(rng.integers(2, 9))) for _ in range(3)]
+    for n, c in sizes:
+        scores = rng.normal(0, rng.uniform(0.5, 5.0) if hidden else 2.0, (n, c))
+        labels = rng.integers(0, c, n)
+        if n > 1 and len(set(labels.tolist())) == 1:  # distinct labels reveal indexing mistakes
+            labels[0] = (labels[0] + 1) % c
+        cases.append(Case((scores, labels), _softmax_ce_expected(scores, labels),
+                          f"scores {scores.shape}, labels {labels.tolist()}"))
+    return cases
+
+
+def _ce_variant(scores, labels, gradient, total=False):
+    n, c = scores.shape
+    probs, targets = softmax(scores), _one_hot(labels, c)
+    loss = reference_loss(scores, labels) * (n if total else 1)
+    return loss, gradient(probs, targets, n)
+
+
+def _ce_wrong_index(scores, labels):
+    n = len(labels)
+    dscores = softmax(scores)
+    dscores[:, labels] -= 1.0
+    return reference_loss(scores, labels), dscores / n
+
+
+def _loss_not_finite(got, scores, labels):
+    return isinstance(got, tuple) and len(got) == 2 and not np.all(np.isfinite(got[0]))
+
+
+SOFTMAX_CROSS_ENTROPY = Exercise(
+    "softmax_cross_entropy", ("softmax_cross_entropy",), softmax_ce_cases,
+    outputs=("loss", "dscores"), rtol=RTOL, atol=ATOL,
+    mistakes=(
+        Mistake("dscores is the gradient of the MEAN loss over the batch: divide p - Y by N.",
+                lambda s, y: _ce_variant(s, y, lambda p, t, n: p - t)),
+        Mistake("you divided by N twice: the mean's 1/N appears once, dscores = (p - Y) / N.",
+                lambda s, y: _ce_variant(s, y, lambda p, t, n: (p - t) / n ** 2)),
+        Mistake("the sign is flipped: dscores = (p - Y) / N. (Raising the right class's score "
+                "lowers the loss, so its gradient is negative.)",
+                lambda s, y: _ce_variant(s, y, lambda p, t, n: (t - p) / n)),
+        Mistake("subtract 1 at the right class of each example: dscores = (p - Y) / N, where Y is "
+                "one-hot. You returned p / N.",
+                lambda s, y: _ce_variant(s, y, lambda p, t, n: p / n)),
+        Mistake("dscores[:, labels] subtracts 1 in EVERY row at every label's column. Pick one "
+                "entry per row: dscores[np.arange(N), labels] -= 1.", _ce_wrong_index),
+        Mistake("the loss is the mean over the batch, not the sum, and dscores = (p - Y) / N is "
+                "the gradient of that mean.",
+                lambda s, y: _ce_variant(s, y, lambda p, t, n: p - t, total=True)),
+        Mistake("the loss is not a finite number. If you wrote dscores = probs (no copy), then "
+                "dscores[...] -= 1 also changed probs: take the log before, or use probs.copy().",
+                test=_loss_not_finite),
+    ))
+
+
+# --- mlp_loss_and_grads -------------------------------------------------------------------------
+
+def _forward(x, params, relu_last=False):
+    """Scores of the ReLU MLP and the pre-activations of every layer."""
+    pre = []
+    for i, (W, b) in enumerate(params):
+        z = x @ W + b
+        pre.append(z)
+        x = np.maximum(z, 0) if (i < len(params) - 1 or relu_last) else z
+    return x, pre
+
+
+def reference_mlp_loss(x, labels, params):
+    return reference_loss(_forward(x, params)[0], labels)
+
+
+def reference_loss_and_grads(x, labels, params, relu_backward=True, relu_last=False):
+    """Analytic backprop (for recognising mistakes; the expected values are numerical)."""
+    scores, pre = _forward(x, params, relu_last)
+    n, c = scores.shape
+    loss = reference_loss(scores, labels)
+    dout = (softmax(scores) - _one_hot(labels, c)) / n
+    grads = [None] * len(params)
+    for i in reversed(range(len(params))):
+        if relu_backward and (i < len(params) - 1 or relu_last):
+            dout = dout * (pre[i] > 0)
+        inputs = x if i == 0 else np.maximum(pre[i - 1], 0)
+        W = params[i][0]
+        grads[i] = (inputs.T @ dout, dout.sum(axis=0))
+        dout = dout @ W.T
+    return loss, grads
+
+
+def _as_dict(loss, grads):
+    out = {"loss": loss}
+    for i, (dW, db) in enumerate(grads, 1):
+        out[f"dW{i}"], out[f"db{i}"] = dW, db
+    return out
+
+
+def _random_network(rng, sizes, batch, scale):
+    while True:  # redraw until no pre-activation is near ReLU's kink, where finite differences fail
+        params = [(rng.normal(0, 1.5 / np.sqrt(a), (a, b)), rng.normal(0, 0.5, b))
+                  for a, b in zip(sizes[:-1], sizes[1:])]
+        x = rng.normal(0, scale, (batch, sizes[0]))
+        pre = _forward(x, params)[1][:-1]
+        if all(np.abs(z).min() > 1e-3 for z in pre):
+            return x, params
+
+
+def _mlp_expected(x, labels, params):
+    params = [(W.copy(), b.copy()) for W, b in params]
+
+    def loss():
+        return reference_mlp_loss(x, labels, params)
+    grads = [(numerical_gradient(loss, W), numerical_gradient(loss, b)) for W, b in params]
+    return _as_dict(loss(), grads)
+
+
+def mlp_cases(rng, hidden):
+    architectures = [[2, 3, 2], [4, 6, 5, 3]]
+    if hidden:
+        architectures += [[int(n) for n in rng.integers(1, 8, rng.integers(2, 6))] for _ in range(3)]
+    cases = []
+    for sizes in architectures:
+        sizes[-1] = max(sizes[-1], 2)  # at least two classes
+        batch = 3 if not hidden else int(rng.integers(2, 7))
+        x, params = _random_network(rng, sizes, batch, rng.uniform(0.5, 2.0) if hidden else 1.0)
+        labels = rng.integers(0, sizes[-1], batch)
+        cases.append(Case((x, labels, params), _mlp_expected(x, labels, params),
+                          f"layer sizes {'-'.join(str(s) for s in sizes)}, batch {batch}"))
+    return cases
+
+
+def _mlp_probe(mlp_loss_and_grads, x, labels, params):
+    result = mlp_loss_and_grads(x, labels, params)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise ValueError("mlp_loss_and_grads must return a pair (loss, grads)")
+    loss, grads = result
+    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
+        got = (f"a {type(grads).__name__} of length {len(grads)}"
+               if isinstance(grads, (list, tuple)) else f"a {type(grads).__name__}")
+        raise ValueError(f"grads must be a list of {len(params)} pairs (dW, db), one per layer "
+                         f"like params; got {got}")
+    for i, pair in enumerate(grads):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise ValueError(f"grads[{i}] must be a pair (dW{i + 1}, db{i + 1})")
+    return _as_dict(loss, grads)
+
+
+def _mistake(**options):
+    return lambda x, labels, params: _as_dict(*reference_loss_and_grads(x, labels, params, **options))
+
+
+def _reversed_grads(x, labels, params):
+    loss, grads = reference_loss_and_grads(x, labels, params)
+    return _as_dict(loss, grads[::-1])
+
+
+MLP_LOSS_AND_GRADS = Exercise(
+    "mlp_loss_and_grads", ("mlp_loss_and_grads",), mlp_cases, probe=_mlp_probe,
+    rtol=RTOL, atol=ATOL,
+    mistakes=(
+        Mistake("between two dense layers the gradient must go back through the ReLU: call "
+                "relu_backward (with that ReLU's cache) before the dense_backward below it.",
+                _mistake(relu_backward=False)),
+        Mistake("no ReLU after the last layer: the scores go straight into softmax_cross_entropy.",
+                _mistake(relu_last=True)),
+        Mistake("grads must be in the same order as params: grads[0] = (dW1, db1) for the first "
+                "layer. The backward pass visits the layers last to first, so fill grads by index "
+                "(or reverse the list at the end).", _reversed_grads),
+    ))
+
+
+EXERCISES = [DENSE_BACKWARD, RELU_BACKWARD, SIGMOID_BACKWARD, SOFTMAX_CROSS_ENTROPY,
+             MLP_LOSS_AND_GRADS]
