@@ -1,0 +1,273 @@
+"""Lesson 05-update-rule: sgd_step, critical_learning_rate, momentum_step, adam_step, train.
+
+The step functions follow :mod:`bplib.optim` (PyTorch's conventions): momentum keeps
+``v <- momentum v + g`` and steps ``w <- w - learning_rate v``; Adam counts steps from ``t = 1``.
+``train`` is judged by what it achieves: trained on a random two-circles data set drawn at grading
+time, its model must classify held-out points with at least ``TRAIN_ACCURACY`` accuracy.
+"""
+
+import numpy as np
+
+from bplib import data
+from bplib.grading import Case, Exercise, Mistake
+
+
+def _shapes(rng, hidden, fixed):
+    """The fixed shapes, plus (when hidden) three random ones of 1 to 3 dimensions."""
+    extra = [tuple(int(n) for n in rng.integers(1, 6, size=rng.integers(1, 4))) for _ in range(3)]
+    return list(fixed) + (extra if hidden else [])
+
+
+def _rate(rng):
+    return float(10 ** rng.uniform(-3, 0))
+
+
+# --- sgd_step -----------------------------------------------------------------------------------
+
+def reference_sgd_step(w, grad, learning_rate):
+    """w - learning_rate * grad: one step of gradient descent (a new array; w is not changed)."""
+    return w - learning_rate * grad
+
+
+def sgd_cases(rng, hidden):
+    w, grad = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 0.0])
+    cases = [Case((w, grad, 0.1), reference_sgd_step(w, grad, 0.1), "w = [1, 2, 3], grad = [0.5, -1, 0], "
+                  "learning_rate = 0.1"),
+             Case((1.0, 2.0, 0.1), reference_sgd_step(1.0, 2.0, 0.1), "a plain number: w = 1, grad = 2")]
+    for shape in _shapes(rng, hidden, [(3, 2)]):
+        w, grad, rate = rng.normal(size=shape), rng.normal(size=shape), _rate(rng)
+        cases.append(Case((w, grad, rate), reference_sgd_step(w, grad, rate),
+                          f"w and grad of shape {shape}, learning_rate = {rate:.3g}"))
+    return cases
+
+
+SGD_STEP = Exercise(
+    "sgd_step", ("sgd_step",), sgd_cases,
+    mistakes=(Mistake("the sign is flipped: the gradient points uphill, so step against it: "
+                      "w - learning_rate * grad.", lambda w, g, r: w + r * g),
+              Mistake("the learning rate is missing: w - learning_rate * grad.", lambda w, g, r: w - g),
+              Mistake("multiply the gradient by the learning rate; do not divide by it.",
+                      lambda w, g, r: w - g / r),
+              Mistake("the gradient is missing: the step is learning_rate * grad.",
+                      lambda w, g, r: w - r)))
+
+
+# --- critical_learning_rate ---------------------------------------------------------------------
+
+def reference_critical_learning_rate(A):
+    """2 / lambda_max for the quadratic L(w) = 1/2 w^T A w (A symmetric positive definite)."""
+    return float(2.0 / np.linalg.eigvalsh(A).max())
+
+
+def random_spd(rng, size):
+    """A random symmetric positive definite matrix, eigenvalues log-uniform in [0.01, 100]."""
+    Q, _ = np.linalg.qr(rng.normal(size=(size, size)))
+    return (Q * 10 ** rng.uniform(-2, 2, size)) @ Q.T
+
+
+def critical_cases(rng, hidden):
+    fixed = [(np.array([[4.0]]), "A = [[4]]: L = 2 w^2"),
+             (np.diag([1.0, 20.0]), "A = diag(1, 20)"),
+             (np.array([[2.0, 1.0], [1.0, 2.0]]), "A = [[2, 1], [1, 2]], eigenvalues 1 and 3")]
+    if hidden:
+        fixed += [(random_spd(rng, int(rng.integers(2, 7))), "a random symmetric positive definite A")
+                  for _ in range(3)]
+    return [Case((A,), reference_critical_learning_rate(A), label) for A, label in fixed]
+
+
+CRITICAL_LEARNING_RATE = Exercise(
+    "critical_learning_rate", ("critical_learning_rate",), critical_cases,
+    mistakes=(Mistake("that is 2 / (smallest eigenvalue): the steepest direction, with the LARGEST "
+                      "eigenvalue, is the first to blow up.",
+                      lambda A: 2.0 / np.linalg.eigvalsh(A).min()),
+              Mistake("that is 1 / lambda_max, the rate at which the steepest direction converges in "
+                      "one step; divergence starts at twice that.",
+                      lambda A: 1.0 / np.linalg.eigvalsh(A).max()),
+              Mistake("the diagonal of A holds its eigenvalues only when A is diagonal; use "
+                      "np.linalg.eigvalsh(A).", lambda A: 2.0 / np.max(np.diag(A))),
+              Mistake("the trace is the SUM of the eigenvalues; you need the largest one.",
+                      lambda A: 2.0 / np.trace(A)),
+              Mistake("the Frobenius norm is larger than lambda_max; use np.linalg.eigvalsh(A).",
+                      lambda A: 2.0 / np.linalg.norm(A))))
+
+
+# --- momentum_step ------------------------------------------------------------------------------
+
+def reference_momentum_step(w, grad, velocity, learning_rate, momentum):
+    """v <- momentum v + grad;  w <- w - learning_rate v.  Returns (new_w, new_velocity)."""
+    new_velocity = momentum * velocity + grad
+    return w - learning_rate * new_velocity, new_velocity
+
+
+def momentum_cases(rng, hidden):
+    w, grad = np.array([1.0, -1.0]), np.array([0.5, 0.5])
+    cases = [Case((w, grad, np.zeros(2), 0.1, 0.9),
+                   reference_momentum_step(w, grad, np.zeros(2), 0.1, 0.9),
+                   "first step: velocity = 0, learning_rate = 0.1, momentum = 0.9"),
+             Case((w, grad, np.array([1.0, -2.0]), 0.1, 0.9),
+                  reference_momentum_step(w, grad, np.array([1.0, -2.0]), 0.1, 0.9),
+                  "velocity = [1, -2], learning_rate = 0.1, momentum = 0.9")]
+    for shape in _shapes(rng, hidden, [(3, 2)]):
+        w, grad, velocity = (rng.normal(size=shape) for _ in range(3))
+        rate, momentum = _rate(rng), float(rng.uniform(0.5, 0.99))
+        cases.append(Case((w, grad, velocity, rate, momentum),
+                          reference_momentum_step(w, grad, velocity, rate, momentum),
+                          f"shape {shape}, learning_rate = {rate:.3g}, momentum = {momentum:.3g}"))
+    return cases
+
+
+MOMENTUM_STEP = Exercise(
+    "momentum_step", ("momentum_step",), momentum_cases, outputs=("new_w", "new_velocity"),
+    mistakes=(Mistake("update the velocity first, then step with the NEW velocity: "
+                      "v = momentum * v + grad; w = w - learning_rate * v.",
+                      lambda w, g, v, r, m: (w - r * v, m * v + g)),
+              Mistake("that is the other momentum convention (v = momentum v - learning_rate grad; "
+                      "w = w + v). This course, bplib.optim.SGD and PyTorch use v = momentum v + grad; "
+                      "w = w - learning_rate v.",
+                      lambda w, g, v, r, m: (w + m * v - r * g, m * v - r * g)),
+              Mistake("the old velocity must be multiplied by momentum: v = momentum * v + grad.",
+                      lambda w, g, v, r, m: (w - r * (v + g), v + g)),
+              Mistake("that is an average, v = momentum v + (1 - momentum) grad (Adam's first "
+                      "moment); plain momentum adds the whole gradient: v = momentum * v + grad.",
+                      lambda w, g, v, r, m: (w - r * (m * v + (1 - m) * g), m * v + (1 - m) * g)),
+              Mistake("step against the velocity: w - learning_rate * v.",
+                      lambda w, g, v, r, m: (w + r * (m * v + g), m * v + g))))
+
+
+# --- adam_step ----------------------------------------------------------------------------------
+
+def reference_adam_step(w, grad, m, v, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step (t = 1 for the first). Returns (new_w, new_m, new_v)."""
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return w - learning_rate * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def adam_cases(rng, hidden):
+    w, grad = np.array([1.0, 2.0, -1.0]), np.array([0.1, -0.2, 0.3])
+    first = (w, grad, np.zeros(3), np.zeros(3), 1, 0.01, 0.9, 0.999, 1e-8)
+    later = (w, grad, np.array([0.05, -0.1, 0.0]), np.array([0.01, 0.04, 0.0]), 3, 0.01, 0.9, 0.999, 1e-3)
+    cases = [Case(first, reference_adam_step(*first), "first step (t = 1, m = v = 0)"),
+             Case(later, reference_adam_step(*later), "third step (t = 3), eps = 1e-3")]
+    for shape in _shapes(rng, hidden, [(3, 2)]):
+        w, grad, m = rng.normal(size=shape), rng.normal(0, 0.1, shape), rng.normal(0, 0.1, shape)
+        v = rng.normal(0, 0.1, shape) ** 2
+        t = int(rng.integers(1, 60))
+        beta1, beta2 = float(rng.uniform(0.8, 0.95)), float(rng.uniform(0.99, 0.9999))
+        eps = float(rng.choice([1e-8, 1e-3, 0.1]))
+        args = (w, grad, m, v, t, _rate(rng), beta1, beta2, eps)
+        cases.append(Case(args, reference_adam_step(*args),
+                          f"shape {shape}, t = {t}, beta1 = {beta1:.3g}, beta2 = {beta2:.4g}, eps = {eps:g}"))
+    return cases
+
+
+def _adam_variant(w, grad, m, v, t, rate, beta1, beta2, eps, correct=True, eps_inside=False,
+                  t_shift=0, square=True, root=True):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * (grad * grad if square else np.abs(grad))
+    if correct:
+        m_hat, v_hat = m / (1 - beta1 ** (t + t_shift)), v / (1 - beta2 ** (t + t_shift))
+    else:
+        m_hat, v_hat = m, v
+    scale = np.sqrt(v_hat + eps) if eps_inside else (np.sqrt(v_hat) if root else v_hat) + eps
+    return w - rate * m_hat / scale, m, v
+
+
+def _adam_corrected_state(w, grad, m, v, t, rate, beta1, beta2, eps):
+    new_w, m, v = reference_adam_step(w, grad, m, v, t, rate, beta1, beta2, eps)
+    return new_w, m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+
+
+ADAM_STEP = Exercise(
+    "adam_step", ("adam_step",), adam_cases, outputs=("new_w", "new_m", "new_v"),
+    mistakes=(Mistake("the bias correction is missing: divide m by (1 - beta1**t) and v by "
+                      "(1 - beta2**t) before the update (new_m and new_v themselves stay uncorrected).",
+                      lambda *a: _adam_variant(*a, correct=False)),
+              Mistake("return the UNcorrected averages m and v: the next step continues from them "
+                      "(the bias-corrected m_hat and v_hat are only used inside the update).",
+                      lambda *a: _adam_corrected_state(*a)),
+              Mistake("eps goes outside the square root: m_hat / (sqrt(v_hat) + eps).",
+                      lambda *a: _adam_variant(*a, eps_inside=True)),
+              Mistake("t is the number of this step, starting at 1: use beta**t, not beta**(t+1).",
+                      lambda *a: _adam_variant(*a, t_shift=1)),
+              Mistake("v averages the SQUARED gradient: v = beta2 v + (1 - beta2) grad**2.",
+                      lambda *a: _adam_variant(*a, square=False)),
+              Mistake("divide by the square root of v_hat: m_hat / (np.sqrt(v_hat) + eps).",
+                      lambda *a: _adam_variant(*a, root=False))))
+
+
+# --- train --------------------------------------------------------------------------------------
+
+# Measured over random tasks from circles_task: the solution's loop reached 0.951 at worst on 1000
+# of them (median 0.998); one batch per epoch, or a squared learning rate, reached 0.9 on 11% and
+# 15% of 200 tasks, so five cases (one fixed, four random) catch them almost always.
+TRAIN_ACCURACY = 0.9
+TRAIN_SETTINGS = dict(epochs=30, batch_size=20, learning_rate=0.1)
+
+
+def circles_task(rng, n_train=200, n_test=1000):
+    """A random two-circles problem: (X_train, y_train, X_test, y_test, description)."""
+    noise, factor = float(rng.uniform(0.05, 0.1)), float(rng.uniform(0.45, 0.6))
+    X, y = data.circles(n_train + n_test, noise=noise, factor=factor, rng=rng)
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_fraction=n_test / (n_train + n_test), rng=rng)
+    return X_train, y_train, X_test, y_test, (f"two circles (noise {noise:.2f}, radius ratio "
+                                              f"{factor:.2f}), {n_train} training points")
+
+
+def train_cases(rng, hidden):
+    seeds = [20250] + ([int(s) for s in rng.integers(0, 2**31, 4)] if hidden else [])
+    cases = []
+    for seed in seeds:
+        X_train, y_train, X_test, y_test, description = circles_task(np.random.default_rng(seed))
+        args = (X_train, y_train, X_test, TRAIN_SETTINGS["epochs"], TRAIN_SETTINGS["batch_size"],
+                TRAIN_SETTINGS["learning_rate"], seed)
+        cases.append(Case(args, y_test, description))
+    return cases
+
+
+def probe_train(train, X_train, y_train, X_test, epochs, batch_size, learning_rate, seed):
+    """Train with the learner's loop, then predict the classes of the held-out points."""
+    from bplib.train import predict
+
+    try:
+        model = train(X_train, y_train, epochs=epochs, batch_size=batch_size,
+                      learning_rate=learning_rate, rng=seed)
+    except FloatingPointError as error:  # raised by a Linear layer that sees inf/NaN
+        raise FloatingPointError(
+            f"the weights blew up during training ({str(error).split('. ')[0]}). With these settings "
+            "a correct loop does not diverge: does the update step AGAINST the gradient, "
+            "param - learning_rate * grad?") from None
+    if not hasattr(model, "forward"):
+        raise TypeError(f"train must return the trained model (the Sequential it built), got "
+                        f"{type(model).__name__}")
+    with np.errstate(all="ignore"):
+        return predict(model, X_test)
+
+
+def compare_train(got, case):
+    y_test = case.expected
+    if not isinstance(got, np.ndarray) or got.shape != y_test.shape:
+        return f"expected {len(y_test)} predicted labels from the model; got {got!r:.80}"
+    accuracy = float(np.mean(got == y_test))
+    if accuracy >= TRAIN_ACCURACY:
+        return None
+    if accuracy < 0.6:
+        hint = ("The model hardly learned. Is every parameter updated IN PLACE "
+                "(param[...] = sgd_step(param, grad, learning_rate); `param = ...` only renames)? "
+                "Is the step against the gradient? Do you run forward, loss, backward on each batch "
+                "before updating?")
+    else:
+        hint = ("It learned, but too little. Does every epoch visit ALL the batches "
+                "(for start in range(0, N, batch_size))? Is learning_rate used as given (not squared, "
+                "not divided by the batch size: the loss already averages over the batch)?")
+    return (f"the trained model classifies only {accuracy:.1%} of {len(y_test)} held-out points "
+            f"correctly; a correct training loop reaches at least {TRAIN_ACCURACY:.0%} here "
+            f"(guessing gives about 50%). {hint}")
+
+
+TRAIN = Exercise("train", ("train",), train_cases, probe=probe_train, compare=compare_train)
+
+
+EXERCISES = [SGD_STEP, CRITICAL_LEARNING_RATE, MOMENTUM_STEP, ADAM_STEP, TRAIN]
