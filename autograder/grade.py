@@ -27,6 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -56,8 +57,13 @@ def discover(submissions, lesson):
     return found
 
 
-def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log=print):
-    """Grade every submission of ``lesson``; return {"lesson": ..., "students": {...}}."""
+def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log=print,
+          timeouts=None):
+    """Grade every submission of ``lesson``; return {"lesson": ..., "students": {...}}.
+
+    ``timeouts`` (:class:`autograder.trusted.Timeouts`) bound the trusted run of each submission;
+    nbgrader's own run uses the course's ``Execute.timeout`` per cell.
+    """
     root = Path(root)
     source_notebook(lesson, root)  # a clear error for an unknown lesson
     if not release_notebook(lesson, root).is_file():
@@ -79,7 +85,7 @@ def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log
     with tempfile.TemporaryDirectory(prefix="bpcourse-grade-") as stage:
         template = Path(stage) / "template.db"
         gradebook.create_lesson(lesson, f"sqlite:///{template}", root)
-        jobs = {student: (str(folder), lesson, str(root), str(template), insecure)
+        jobs = {student: (str(folder), lesson, str(root), str(template), insecure, timeouts)
                 for student, folder in students.items()}
         for student, outcome in _run_pool(jobs, workers, stage, log):
             out["students"][student] = _commit(root, config, url, lesson, student, outcome)
@@ -186,11 +192,12 @@ def _worker_start(stage):
     _WORKER.update(home=home, kernels=kernels)
 
 
-def _worker_grade(student, folder, lesson, root, template, insecure):
+def _worker_grade(student, folder, lesson, root, template, insecure, timeouts):
     home = _WORKER["home"]
     course = home / "course"
     try:
-        return _grade_student(student, Path(folder), lesson, Path(root), Path(template), course, insecure)
+        return _grade_student(student, Path(folder), lesson, Path(root), Path(template), course,
+                              insecure, timeouts)
     except submission.SubmissionError as error:
         return {"error": str(error)}
     finally:
@@ -201,12 +208,12 @@ def _worker_grade(student, folder, lesson, root, template, insecure):
         _WORKER["kernels"].mkdir(exist_ok=True)
 
 
-def _grade_student(student, folder, lesson, root, template, course, insecure):
+def _grade_student(student, folder, lesson, root, template, course, insecure, timeouts):
     released = notebooks.read(release_notebook(lesson, root))
     path, flags = submission.find_notebook(folder, lesson)
     loaded = submission.load(path, lesson, released)
     flags += loaded.flags
-    verdict = trusted.grade_cells(lesson, loaded.cells, insecure=insecure)
+    verdict = trusted.grade_cells(lesson, loaded.cells, insecure=insecure, timeouts=timeouts)
     result = results.graded(released, verdict, flags)
     for name, cell in result["cells"].items():
         if name in loaded.claimed_passes and cell["score"] < cell["max_score"]:
@@ -225,7 +232,15 @@ def _grade_student(student, folder, lesson, root, template, course, insecure):
     if timestamp:
         (target / "timestamp.txt").write_text(timestamp)
     api = _api(root, course, db)
-    run = api.autograde(lesson, student, force=True, create=True)
+    # nbgrader answers a timed-out cell and goes on without stopping the kernel, so a loop that
+    # ignores interrupts makes every later cell wait out its timeout: past the budget, kill it.
+    budget = (timeouts or trusted.Timeouts()).notebook
+    watchdog = threading.Timer(budget, _kill_leftovers)
+    watchdog.start()
+    try:
+        run = api.autograde(lesson, student, force=True, create=True)
+    finally:
+        watchdog.cancel()
     autograded = course / "autograded" / student / lesson / f"{lesson}.ipynb"
     in_kernel = _in_kernel_scores(db, lesson, student)
     if not run["success"] or not autograded.is_file():

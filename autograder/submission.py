@@ -93,23 +93,34 @@ def _text(value):
 
 def _student_cells(data, flags):
     """(cell type, source, nbgrader metadata or None, outputs text) for each readable cell."""
-    cells = []
+    cells, not_cells, corrupted, versions = [], [], [], {}
     for index, cell in enumerate(data["cells"]):
         if not isinstance(cell, dict):
-            flags.append(f"cell {index} is not a cell object (ignored)")
+            not_cells.append(index)
             continue
         meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         nbgrader = meta.get("nbgrader")
         if nbgrader is not None and not isinstance(nbgrader, dict):
-            flags.append(f"cell {index}: nbgrader metadata is corrupted (ignored)")
+            corrupted.append(index)
             nbgrader = None
         if nbgrader is not None and nbgrader.get("schema_version") not in (None, 3):
-            flags.append(f"cell {index}: nbgrader metadata has schema_version "
-                         f"{nbgrader.get('schema_version')!r} (repaired)")
+            versions.setdefault(repr(nbgrader.get("schema_version")), []).append(index)
         outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
         shown = "".join(_text(o.get("text", "")) for o in outputs if isinstance(o, dict))
         cells.append((cell.get("cell_type"), _text(cell.get("source", "")), nbgrader, shown))
+    if not_cells:
+        flags.append(f"{_count(not_cells, 'entry')} of the cell list not a cell object (ignored)")
+    if corrupted:
+        flags.append(f"{_count(corrupted, 'cell')} with corrupted nbgrader metadata (ignored)")
+    for version, indices in versions.items():
+        flags.append(f"{_count(indices, 'cell')} with nbgrader metadata schema_version {version} "
+                     "(repaired)")
     return cells
+
+
+def _count(indices, noun):
+    shown = ", ".join(str(i) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
+    return f"{len(indices)} {noun}{'s' if len(indices) != 1 else ''} ({shown})"
 
 
 def load(path, lesson, released):

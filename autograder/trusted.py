@@ -39,6 +39,7 @@ class Timeouts:
     exercise: float = 60.0     # seconds for all cases of one exercise
     start: float = 30.0        # seconds for the child to start and read its request
     total: float = 300.0       # seconds for the whole submission
+    notebook: float = 180.0    # seconds for nbgrader's own run of the whole notebook
 
 
 @dataclass
@@ -133,6 +134,10 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
                 for name in pending:
                     failed_steps[name] = "grading time ran out"
                 pending = []
+    for cell_id, error in grade.cell_errors.items():
+        if not any(cell_id in flag for flag in grade.flags):
+            last_line = error.splitlines()[-1][:300] if error else "an error"
+            grade.flags.append(f"cell {cell_id} raised {last_line}")
     for name, exercise in definitions.items():
         if name in failed_steps:
             grade.results[name] = ExerciseResult(name, False, f"{name}: {failed_steps[name]}")

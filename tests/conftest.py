@@ -1,8 +1,13 @@
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# One BLAS thread for this process and the notebook kernels it starts: on a busy 2-core machine
+# OpenBLAS's threads fight over the cores and small matrix products get 50-100x slower.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # Deterministic property tests: the same examples on every run and every machine (no flaky CI).
 settings.register_profile("default", derandomize=True, deadline=None, max_examples=60,

@@ -59,3 +59,22 @@ def namespace_for(nb, replace=None):
             name = grade_id(cell).removesuffix("-answer")
             exec(compile(replace.get(name, cell.source), f"<answer {name}>", "exec"), namespace)
     return namespace
+
+
+def filled_in(lesson, replace=None, root=None):
+    """A realistic submission: the released notebook with the solution's answers filled in
+    (``replace`` = {exercise: other source} for some of them)."""
+    from autograder.course import REPO, release_notebook, source_notebook
+
+    root = root or REPO
+    answers = answer_sources(notebooks.read(source_notebook(lesson, root)))
+    answers.update(replace or {})
+    nb = notebooks.read(release_notebook(lesson, root))
+    for cell in nb.cells:
+        if is_answer(cell):
+            cell.source = answers[grade_id(cell).removesuffix("-answer")]
+    return nb
+
+
+def find_cell(nb, grade_id_):
+    return next(c for c in nb.cells if grade_id(c) == grade_id_)
