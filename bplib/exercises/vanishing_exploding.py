@@ -1,0 +1,557 @@
+"""Lesson 07-vanishing-exploding: layer_gradient_norms, xavier_init, he_init, clip_grad_norm and
+deep_config (a configuration that trains a 20-layer network, judged by training it).
+
+Also the lesson's helpers: the reference implementations (the depth explorer falls back to them
+while the learner's own are not written yet) and :func:`train_deep_network`, the training run that
+grades ``deep_config`` and that learners may call themselves.
+"""
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from bplib import data, init
+from bplib.grading import Case, Exercise, compare_values, plain
+from bplib.layers import Linear
+from bplib.losses import SoftmaxCrossEntropyLoss
+from bplib.network import mlp
+from bplib.optim import SGD
+from bplib.train import accuracy, fit
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+INITS = ("small", "large", "xavier", "he")
+
+
+# --- references -----------------------------------------------------------------------------------
+
+def reference_layer_gradient_norms(model):
+    """The L2 (Frobenius) norm of each Linear layer's dW, from the input layer to the output layer."""
+    return [float(np.linalg.norm(layer.grads["W"])) for layer in model.layers if isinstance(layer, Linear)]
+
+
+def reference_xavier_init(fan_in, fan_out, rng):
+    """Normal weights of shape (fan_in, fan_out) with Var(W) = 2 / (fan_in + fan_out)."""
+    return init.xavier_normal((fan_in, fan_out), rng)
+
+
+def reference_he_init(fan_in, fan_out, rng):
+    """Normal weights of shape (fan_in, fan_out) with Var(W) = 2 / fan_in."""
+    return init.he_normal((fan_in, fan_out), rng)
+
+
+def reference_clip_grad_norm(grads, max_norm):
+    """Scale the arrays in ``grads`` in place so their joint L2 norm is at most ``max_norm``;
+    return the joint norm before clipping."""
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total
+    return total
+
+
+def network_after_backward(sizes, activation, init_name, seed, batch_size=5):
+    """A bplib MLP of ``sizes`` after one forward and backward pass of a random batch (cross-entropy
+    with random labels), so every layer's ``grads`` holds this batch's gradients."""
+    rng = np.random.default_rng(seed)
+    model = mlp(list(sizes), activation=activation, init=init_name, rng=rng)
+    x = rng.normal(size=(batch_size, sizes[0]))
+    labels = rng.integers(0, sizes[-1], batch_size)
+    loss = SoftmaxCrossEntropyLoss()
+    loss.forward(model.forward(x), labels)
+    model.backward(loss.backward())
+    return model
+
+
+def _hint(got, case, probe, wrong_answers, part=None):
+    """The hint of the first wrong answer whose output (through ``probe``) equals ``got`` (or,
+    with ``part``, whose ``output[part]`` equals ``got[part]``)."""
+    for hint, wrong in wrong_answers:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                expected = plain(probe(wrong, *copy.deepcopy(case.args)))
+            mine = got if part is None else got[part]
+            if part is not None:
+                expected = expected[part]
+            if compare_values(mine, expected, (), 1e-6, 0.0) is None:
+                return f"\n  Hint: {hint}"
+        except Exception:  # noqa: BLE001 - a wrong answer that does not apply to this case
+            continue
+    return ""
+
+
+# --- layer_gradient_norms -------------------------------------------------------------------------
+
+def norms_probe(layer_gradient_norms, sizes, activation, init_name, seed):
+    """Build the case's network, run a backward pass with bplib, then call the learner's function."""
+    model = network_after_backward(sizes, activation, init_name, seed)
+    norms = layer_gradient_norms(model)
+    try:
+        return np.array([float(value) for value in norms])
+    except (TypeError, ValueError):
+        return norms  # judged (and explained) by compare_norms
+
+
+def norms_cases(rng, hidden):
+    specs = [((3, 4, 2), "relu", "he", "a 3-4-2 ReLU network"),
+             ((4, 8, 8, 8, 3), "tanh", "xavier", "4-8-8-8-3, tanh, Xavier"),
+             ((6,) * 10 + (3,), "sigmoid", "small", "10 sigmoid layers, small weights: tiny norms")]
+    if hidden:
+        for _ in range(4):
+            sizes = tuple(int(n) for n in rng.integers(1, 10, int(rng.integers(2, 14))))
+            specs.append((sizes, str(rng.choice(ACTIVATIONS)), str(rng.choice(INITS)), ""))
+    cases = []
+    for sizes, activation, init_name, label in specs:
+        seed = int(rng.integers(2 ** 31))
+        args = (sizes, activation, init_name, seed)
+        expected = np.array(norms_probe(reference_layer_gradient_norms, *args))
+        cases.append(Case(args, expected, label or f"sizes {'-'.join(map(str, sizes))}, {activation}, "
+                                                    f"{init_name} init"))
+    return cases
+
+
+_NORM_MISTAKES = (
+    ("list the layers from the input to the output: model.layers is already in that order.",
+     lambda model: reference_layer_gradient_norms(model)[::-1]),
+    ("that is the squared norm: take the square root of the sum of squares (np.linalg.norm does).",
+     lambda model: [float(np.sum(layer.grads["W"] ** 2)) for layer in model.layers
+                    if isinstance(layer, Linear)]),
+    ("that is the norm of the weights W (layer.params['W']); we want the norm of their gradient "
+     "dW, layer.grads['W'].",
+     lambda model: [float(np.linalg.norm(layer.params["W"])) for layer in model.layers
+                    if isinstance(layer, Linear)]),
+    ("use only the weight gradient dW = layer.grads['W'], not the bias gradient too.",
+     lambda model: [float(np.sqrt(np.sum(layer.grads["W"] ** 2) + np.sum(layer.grads["b"] ** 2)))
+                    for layer in model.layers if isinstance(layer, Linear)]),
+    ("the norm is the square root of the sum of ALL squared entries, not their mean.",
+     lambda model: [float(np.sqrt(np.mean(layer.grads["W"] ** 2))) for layer in model.layers
+                    if isinstance(layer, Linear)]),
+    ("that is the largest entry; we want the L2 norm of the whole matrix, np.linalg.norm(dW).",
+     lambda model: [float(np.abs(layer.grads["W"]).max()) for layer in model.layers
+                    if isinstance(layer, Linear)]),
+    ("that is the norm of the bias gradient db; we want the weight gradient dW = layer.grads['W'].",
+     lambda model: [float(np.linalg.norm(layer.grads["b"])) for layer in model.layers
+                    if isinstance(layer, Linear)]),
+)
+
+
+def compare_norms(got, case):
+    expected = case.expected
+    sizes = case.args[0]
+    n_linear, n_layers = len(expected), 2 * len(expected) - 1
+    if got is None:
+        return "returned None -- did you forget the `return` statement?"
+    if isinstance(got, np.ndarray) and got.ndim == 1:
+        pass
+    elif isinstance(got, tuple):
+        return ("should return one number per Linear layer (the norm of its dW); yours contains "
+                f"{_describe(next((v for v in got if not np.isscalar(v)), got))}. Use np.linalg.norm "
+                "to turn each dW into one number.")
+    else:
+        return f"should return a list of {n_linear} numbers (one per Linear layer); you returned " \
+               f"{_describe(got)}"
+    if len(got) != n_linear:
+        hint = ""
+        if len(got) == n_layers and n_layers != n_linear:
+            hint = (" -- one per Linear layer only: skip the activation layers "
+                    "(isinstance(layer, Linear)).")
+        elif len(got) == 2 * n_linear:
+            hint = " -- one per layer, for dW only (not one for dW and one for db)."
+        return (f"returned {len(got)} numbers, expected {n_linear} (the network has {n_linear} "
+                f"Linear layers: sizes {'-'.join(map(str, sizes))})" + hint)
+    problem = compare_values(got, expected, (), rtol=1e-6, atol=0.0)
+    if problem:
+        return problem + _hint(got, case, norms_probe, _NORM_MISTAKES)
+    return None
+
+
+LAYER_GRADIENT_NORMS = Exercise(
+    "layer_gradient_norms", ("layer_gradient_norms",), norms_cases, probe=norms_probe,
+    compare=compare_norms)
+
+
+# --- xavier_init and he_init ------------------------------------------------------------------------
+
+MIN_SAMPLE = 40_000  # entries needed to judge the variance (relative sd of the estimate <= 0.7%)
+VARIANCE_TOLERANCE = 0.06
+MEAN_TOLERANCE = 0.05  # |mean| below 5% of the target standard deviation
+
+
+def init_probe(init_function, fan_in, fan_out, seed):
+    """The weights for one seed, and whether the same seed repeats them and another seed does not."""
+    W = init_function(fan_in, fan_out, np.random.default_rng(seed))
+    again = init_function(fan_in, fan_out, np.random.default_rng(seed))
+    other = init_function(fan_in, fan_out, np.random.default_rng(seed + 1))
+    W_array = np.asarray(W)
+    return {"W": W_array, "type": type(W).__name__,
+            "reproducible": bool(np.array_equal(W_array, np.asarray(again))),
+            "varies": W_array.size <= 1 or not np.array_equal(W_array, np.asarray(other))}
+
+
+def _fan_pairs(rng, hidden, fixed):
+    pairs = list(fixed)
+    if hidden:
+        while len(pairs) < len(fixed) + 3:
+            a, b = (int(n) for n in rng.integers(60, 700, 2))
+            if a * b >= MIN_SAMPLE and max(a, b) >= 1.6 * min(a, b):
+                pairs.append((a, b))
+        pairs.append(tuple(int(n) for n in rng.integers(1, 9, 2)))
+    return pairs
+
+
+def init_cases(variance):
+    def cases(rng, hidden):
+        pairs = _fan_pairs(rng, hidden, [(400, 100), (128, 512), (3, 5)])
+        return [Case((fan_in, fan_out, int(rng.integers(2 ** 31))), variance(fan_in, fan_out),
+                     f"fan_in={fan_in}, fan_out={fan_out}" + ("" if fan_in * fan_out >= MIN_SAMPLE
+                                                              else " (shape only)"))
+                for fan_in, fan_out in pairs]
+    return cases
+
+
+def xavier_variance(fan_in, fan_out):
+    return 2.0 / (fan_in + fan_out)
+
+
+def he_variance(fan_in, fan_out):
+    return 2.0 / fan_in
+
+
+_SCALE_HINTS = {
+    # name: [(variance as a function of fan_in, fan_out, hint), ...], the wrong variances to recognise
+    "xavier_init": [
+        (lambda i, o: 1 / (i + o), "the factor 2 is missing: Var(W) = 2 / (fan_in + fan_out)."),
+        (lambda i, o: 1 / i, "that is 1 / fan_in (LeCun's initialisation); Xavier averages the two "
+                             "fans: Var(W) = 2 / (fan_in + fan_out)."),
+        (lambda i, o: 2 / i, "that is He's variance 2 / fan_in; Xavier uses 2 / (fan_in + fan_out)."),
+        (lambda i, o: 1 / o, "that uses fan_out only; Xavier uses 2 / (fan_in + fan_out)."),
+        (lambda i, o: 2 / o, "that uses fan_out only; Xavier uses 2 / (fan_in + fan_out)."),
+        (lambda i, o: (2 / (i + o)) ** 2, "you used the variance as the standard deviation: "
+                                          "std = sqrt(2 / (fan_in + fan_out))."),
+        (lambda i, o: 2 / (3 * (i + o)), "a uniform distribution on [-a, a] has variance a**2 / 3, so "
+                                         "the limit is a = sqrt(6 / (fan_in + fan_out))."),
+        (lambda i, o: 6 / (i + o), "sqrt(6 / (fan_in + fan_out)) is the LIMIT a of the uniform version "
+                                   "(variance a**2 / 3); as a normal's standard deviation it is too "
+                                   "large. Use std = sqrt(2 / (fan_in + fan_out))."),
+        (lambda i, o: 1.0, "these look like standard normal weights (variance 1): scale them."),
+    ],
+    "he_init": [
+        (lambda i, o: 1 / i, "that is 1 / fan_in; ReLU zeroes half of its inputs, so He doubles it: "
+                             "Var(W) = 2 / fan_in."),
+        (lambda i, o: 2 / o, "use fan_in (the number of inputs of each unit), not fan_out."),
+        (lambda i, o: 1 / o, "use fan_in (the number of inputs of each unit), and Var(W) = 2 / fan_in."),
+        (lambda i, o: 2 / (i + o), "that is Xavier's variance; He uses 2 / fan_in."),
+        (lambda i, o: (2 / i) ** 2, "you used the variance as the standard deviation: "
+                                    "std = sqrt(2 / fan_in)."),
+        (lambda i, o: 2 / (3 * i), "a uniform distribution on [-a, a] has variance a**2 / 3, so the "
+                                   "limit is a = sqrt(6 / fan_in)."),
+        (lambda i, o: 6 / i, "sqrt(6 / fan_in) is the LIMIT a of the uniform version (variance "
+                             "a**2 / 3); as a normal's standard deviation it is too large. Use "
+                             "std = sqrt(2 / fan_in)."),
+        (lambda i, o: 1.0, "these look like standard normal weights (variance 1): scale them."),
+    ],
+}
+_FORMULA = {"xavier_init": "2 / (fan_in + fan_out)", "he_init": "2 / fan_in"}
+
+
+def compare_init(name):
+    def compare(got, case):
+        fan_in, fan_out, _ = case.args
+        target = case.expected
+        W = got.get("W") if isinstance(got, dict) else None
+        if not isinstance(W, np.ndarray) or W.dtype.kind not in "fiub" or W.ndim == 0:
+            returned = got.get("type") if isinstance(got, dict) else type(got).__name__
+            if returned == "NoneType":
+                return "returned None -- did you forget the `return` statement?"
+            return f"should return a NumPy array of shape ({fan_in}, {fan_out}); you returned a {returned}"
+        if W.shape != (fan_in, fan_out):
+            hint = " -- transposed? Rows are inputs: shape (fan_in, fan_out)." \
+                if W.shape == (fan_out, fan_in) else ""
+            return f"has shape {W.shape}, expected ({fan_in}, {fan_out})" + hint
+        if W.dtype.kind != "f":
+            return f"has dtype {W.dtype}; weights must be floating-point numbers"
+        if not np.isfinite(W).all():
+            return "contains NaN or inf"
+        if not got.get("reproducible"):
+            return ("two calls with generators of the same seed gave different weights: draw every "
+                    "random number from the `rng` you are given (rng.normal(...) or "
+                    "rng.uniform(...)), not from np.random.")
+        if not got.get("varies"):
+            return ("generators with different seeds gave the same weights: draw the weights from the "
+                    "`rng` argument instead of creating your own generator.")
+        if W.size < MIN_SAMPLE:
+            return None
+        std = math.sqrt(target)
+        mean, variance = float(W.mean()), float(W.var())
+        if abs(mean) > MEAN_TOLERANCE * std:
+            return (f"the weights should have mean 0; yours have mean {mean:.4g} (their standard "
+                    f"deviation should be {std:.4g}). Centre them: rng.normal(0, std, ...) or "
+                    "rng.uniform(-a, a, ...).")
+        if abs(variance / target - 1) > VARIANCE_TOLERANCE:
+            message = (f"the variance of your weights is {variance:.4g}, but it should be "
+                       f"{_FORMULA[name]} = {target:.4g} for fan_in={fan_in}, fan_out={fan_out} "
+                       f"(yours is {variance / target:.3g} times that).")
+            for wrong_variance, hint in _SCALE_HINTS[name]:
+                if abs(variance / wrong_variance(fan_in, fan_out) - 1) <= VARIANCE_TOLERANCE:
+                    return message + f"\n  Hint: {hint}"
+            return message
+        return None
+    return compare
+
+
+XAVIER_INIT = Exercise("xavier_init", ("xavier_init",), init_cases(xavier_variance), probe=init_probe,
+                       compare=compare_init("xavier_init"))
+HE_INIT = Exercise("he_init", ("he_init",), init_cases(he_variance), probe=init_probe,
+                   compare=compare_init("he_init"))
+
+
+# --- clip_grad_norm ---------------------------------------------------------------------------------
+
+def clip_probe(clip_grad_norm, grads, max_norm):
+    """Call the learner's function on a list of arrays; return what it returned and the arrays
+    themselves afterwards (the same array objects: clipping must change them in place)."""
+    arrays = list(grads)
+    returned = clip_grad_norm(grads, max_norm)
+    return {"returned": returned, "grads": tuple(arrays)}
+
+
+def clip_cases(rng, hidden):
+    specs = [([np.array([3.0, 4.0])], 1.0, "one array [3, 4] (norm 5), max_norm 1"),
+             ([np.array([3.0]), np.array([[4.0]])], 10.0, "norm 5 below max_norm 10: untouched"),
+             ([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([6.0, 10.0])], 5.0,
+              "two arrays, joint norm 13, max_norm 5")]
+    if hidden:
+        for _ in range(4):
+            grads = [rng.normal(0, rng.uniform(0.1, 100),
+                                tuple(int(n) for n in rng.integers(1, 6, rng.integers(1, 3))))
+                     for _ in range(int(rng.integers(2, 6)))]
+            total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            max_norm = total * float(rng.choice([rng.uniform(0.05, 0.9), rng.uniform(1.1, 3)]))
+            specs.append((grads, max_norm, ""))
+    cases = []
+    for grads, max_norm, label in specs:
+        expected = clip_probe(reference_clip_grad_norm, [g.copy() for g in grads], max_norm)
+        cases.append(Case((grads, max_norm), expected,
+                          label or f"{len(grads)} arrays, max_norm {max_norm:.3g}"))
+    return cases
+
+
+def _per_array_clip(grads, max_norm):
+    for g in grads:
+        norm = float(np.linalg.norm(g))
+        if norm > max_norm:
+            g *= max_norm / norm
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+
+
+def _always_rescale(grads, max_norm):
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    for g in grads:
+        g *= max_norm / total
+    return total
+
+
+def _value_clip(grads, max_norm):
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    for g in grads:
+        np.clip(g, -max_norm, max_norm, out=g)
+    return total
+
+
+def _no_sqrt(grads, max_norm):
+    total = sum(float(np.vdot(g, g)) for g in grads)
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total
+    return total
+
+
+def _inverted(grads, max_norm):
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g *= total / max_norm
+    return total
+
+
+_CLIP_MISTAKES = (
+    ("clip the JOINT norm of all the arrays together (one scale factor for all), not each array "
+     "on its own.", _per_array_clip),
+    ("leave the gradients untouched when their norm is already at most max_norm: clipping only "
+     "ever shrinks them.", _always_rescale),
+    ("np.clip limits each entry separately and changes the direction; gradient-norm clipping "
+     "multiplies every entry by the same factor max_norm / norm.", _value_clip),
+    ("the norm is the square root of the sum of squares.", _no_sqrt),
+    ("the factor is max_norm / norm (less than 1), not norm / max_norm.", _inverted),
+)
+
+
+def compare_clip(got, case):
+    expected = case.expected
+    returned, grads = got.get("returned"), got.get("grads")
+    original = case.args[0]
+    unchanged = isinstance(grads, tuple) and all(
+        isinstance(g, np.ndarray) and g.shape == o.shape and np.array_equal(g, o)
+        for g, o in zip(grads, original))
+    needs_clipping = expected["returned"] > case.args[1]
+    if isinstance(returned, tuple):
+        problem = compare_values(returned, expected["grads"], (), 1e-6, 1e-12)
+        if problem is None and needs_clipping and unchanged:
+            return ("returned new clipped arrays, but the arrays you were given are unchanged: scale "
+                    "them in place (g *= factor, or g[...] = ...), and return the norm before "
+                    "clipping. In training, the optimiser reads the layers' own gradient arrays.")
+        return ("should return the joint norm before clipping (one number); you returned "
+                f"{_describe(returned)}")
+    if needs_clipping and unchanged:
+        return ("the arrays you were given are unchanged: scale each array in place, g *= factor. "
+                "`g = g * factor` (or `grads[i] = grads[i] * factor`) makes a new array, and the "
+                "layers, which hold the original arrays, would never see it.")
+    problem = compare_values(grads, expected["grads"], (), 1e-6, 1e-12)
+    if problem:
+        return "the gradients after clipping are wrong: " + problem.replace("output ", "array ") + \
+            _hint(got, case, clip_probe, _CLIP_MISTAKES, part="grads")
+    if returned is None:
+        return ("returned None: return the joint norm of the gradients before clipping (useful to "
+                "log and plot).")
+    problem = compare_values(returned, expected["returned"], (), 1e-6, 1e-12)
+    if problem:
+        hint = ""
+        if isinstance(returned, (int, float)) and abs(returned - min(expected["returned"],
+                                                                     case.args[1])) < 1e-9:
+            hint = "\n  Hint: return the norm BEFORE clipping, not after."
+        return "the returned norm is wrong: " + problem + hint
+    return None
+
+
+CLIP_GRAD_NORM = Exercise("clip_grad_norm", ("clip_grad_norm",), clip_cases, probe=clip_probe,
+                          compare=compare_clip)
+
+
+# --- deep_config: a configuration that trains a deep network -------------------------------------
+
+DEPTH = 20          # Linear layers
+WIDTH = 32          # units per hidden layer
+EPOCHS = 25
+BATCH_SIZE = 40
+MOMENTUM = 0.5
+REQUIRED_ACCURACY = 0.9
+CONFIG_KEYS = ("activation", "init", "learning_rate", "clip_norm")
+
+
+@dataclass
+class DeepRun:
+    """What :func:`train_deep_network` did: the History, the final training accuracy, the model."""
+    history: object
+    accuracy: float
+    model: object
+
+    @property
+    def trains(self):
+        return not self.history.diverged and self.accuracy >= REQUIRED_ACCURACY
+
+
+def deep_task_data(seed=0):
+    """The task: XOR, 200 points near the corners of the square (no straight line separates them)."""
+    return data.xor(n=200, noise=0.15, rng=seed)
+
+
+def train_deep_network(config, seed=0):
+    """Train a 20-layer MLP (width 32) on :func:`deep_task_data` with the ``config``'s activation,
+    initialisation, learning rate and gradient clipping: SGD with momentum 0.5, batches of 40,
+    25 epochs (125 steps). Returns a :class:`DeepRun`; ``run.trains`` is what the grader requires
+    (no divergence and a final training accuracy of at least 90%)."""
+    problem = config_problem(config)
+    if problem:
+        raise ValueError(problem)
+    X, y = deep_task_data(seed)
+    model = mlp([2] + [WIDTH] * (DEPTH - 1) + [2], activation=config["activation"],
+                init=config["init"], rng=seed + 1)
+    optimizer = SGD(model, float(config["learning_rate"]), momentum=MOMENTUM)
+    clip = config.get("clip_norm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a divergence is reported in history.diverged
+        history = fit(model, SoftmaxCrossEntropyLoss(), optimizer, X, y, epochs=EPOCHS,
+                      batch_size=BATCH_SIZE, rng=seed + 2, clip_norm=None if clip is None else float(clip),
+                      progress=False)
+    final = float("nan") if history.diverged else accuracy(model, X, y)
+    return DeepRun(history, final, model)
+
+
+def config_problem(config):
+    """What is wrong with the form of ``config`` (a message), or None."""
+    if not isinstance(config, dict):
+        return (f"should return a dict with the keys {', '.join(CONFIG_KEYS)}; you returned "
+                f"{_describe(config)}")
+    missing = [key for key in CONFIG_KEYS if key not in config]
+    unknown = [key for key in config if key not in CONFIG_KEYS]
+    if missing or unknown:
+        return (f"the dict needs exactly the keys {', '.join(CONFIG_KEYS)}"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else ""))
+    if config["activation"] not in ACTIVATIONS:
+        return f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {config['activation']!r}"
+    if config["init"] not in INITS:
+        return f"init must be one of {', '.join(map(repr, INITS))}; got {config['init']!r}"
+    rate = config["learning_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 10:
+        return f"learning_rate must be a number between 0 and 10; got {rate!r}"
+    clip = config["clip_norm"]
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
+                             or not 0 < clip < math.inf):
+        return f"clip_norm must be None (no clipping) or a positive number; got {clip!r}"
+    return None
+
+
+def config_probe(deep_config, seed):
+    return deep_config()
+
+
+def config_cases(rng, hidden):
+    seeds = [int(s) for s in rng.integers(1, 2 ** 31, 2)] if hidden else [0]
+    return [Case((seed,), None, f"training with seed {seed}") for seed in seeds]
+
+
+def compare_config(got, case):
+    problem = config_problem(got)
+    if problem:
+        return problem
+    run = train_deep_network(got, seed=case.args[0])
+    if run.trains:
+        return None
+    losses = run.history.loss
+    if run.history.diverged:
+        what = ("training diverged: the loss became NaN or infinite (exploding updates). Lower the "
+                "learning rate, clip the gradient norm, or use a smaller initialisation.")
+    else:
+        what = (f"after {EPOCHS} epochs the training accuracy is {run.accuracy:.0%} (at least "
+                f"{REQUIRED_ACCURACY:.0%} needed); the loss went from {losses[0]:.3g} to {losses[-1]:.3g}.")
+    advice = []
+    if got["activation"] == "sigmoid":
+        advice.append("sigmoid's slope is at most 1/4: through 19 sigmoid layers that alone is a factor "
+                      "4**-19 = 4e-12")
+    if got["init"] in ("small", "large"):
+        advice.append(f"the {got['init']} normal initialisation ignores the layer width; look at its "
+                      "gradient norms in the depth explorer")
+    if not advice:
+        advice.append("try another learning rate (the depth explorer shows the gradient norms of "
+                      "your activation and initialisation)")
+    return f"{what}\n  Hint: {'; '.join(advice)}."
+
+
+DEEP_CONFIG = Exercise("deep_config", ("deep_config",), config_cases, probe=config_probe,
+                       compare=compare_config)
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, tuple):
+        return f"a list of {len(value)} values"
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+EXERCISES = [LAYER_GRADIENT_NORMS, XAVIER_INIT, HE_INIT, CLIP_GRAD_NORM, DEEP_CONFIG]
