@@ -20,7 +20,9 @@ __all__ = ["numerical_gradient", "relative_error", "relative_errors", "GradCheck
            "directional_check", "default_step", "default_threshold"]
 
 _STEP = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-2}
-_THRESHOLD = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 2e-2}
+# float64: 1e-5. With 1e-6, about 1 in 10 correct small networks "failed" on round-off at tiny
+# gradient entries or a ReLU kink (measured on 2-16-16-3 nets); real bugs give 1e-2 or more.
+_THRESHOLD = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2}
 MAX_FULL_CHECK_PARAMS = 10_000
 
 
@@ -30,7 +32,7 @@ def default_step(dtype):
 
 
 def default_threshold(dtype):
-    """Largest relative error that passes: 1e-6 in float64, 2e-2 in float32."""
+    """Largest relative error that passes: 1e-5 in float64, 2e-2 in float32."""
     return _THRESHOLD.get(np.dtype(dtype), 1e-6)
 
 
@@ -132,6 +134,9 @@ class GradCheckReport:
                          f"{str(c.worst_index):<10} {c.analytic:>12.5g} {c.numerical:>12.5g}  {mark}"
                          + (f": {c.problem}" if c.problem else ""))
         lines += [f"  note: {note}" for note in self.notes]
+        if not self.passed and self.max_relative_error < 1e-3:
+            lines.append("  note: just above the threshold: round-off at a tiny gradient entry or a "
+                         "ReLU kink within h of an input can do this; a real bug is usually 1e-2 or more")
         return "\n".join(lines)
 
 
