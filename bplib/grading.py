@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Case", "Mistake", "Exercise", "Result", "ExerciseFailed", "check_exercise", "judge",
-           "run_case", "plain", "compare_values", "Opaque"]
+           "run_case", "plain", "compare_values", "describe", "Opaque"]
 
 
 class ExerciseFailed(AssertionError):
@@ -223,7 +223,7 @@ def compare_values(got, expected, names=(), rtol=1e-6, atol=1e-9, batch=None):
     if isinstance(expected, tuple):
         if not isinstance(got, tuple) or len(got) != len(expected):
             what = f"{len(expected)} values ({', '.join(names)})" if names else f"{len(expected)} values"
-            returned = (f"{len(got)} values" if isinstance(got, tuple) else _describe(got))
+            returned = (f"{len(got)} values" if isinstance(got, tuple) else describe(got))
             return f"should return {what} as a tuple; you returned {returned}"
         for i, (g, e) in enumerate(zip(got, expected)):
             name = names[i] if i < len(names) else f"output {i + 1}"
@@ -235,7 +235,7 @@ def compare_values(got, expected, names=(), rtol=1e-6, atol=1e-9, batch=None):
         return _compare_numbers(got, expected, rtol, atol, batch)
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"should return a dict; you returned {_describe(got)}"
+            return f"should return a dict; you returned {describe(got)}"
         for key, e in expected.items():
             if key not in got:
                 return f"the key {key!r} is missing"
@@ -251,7 +251,7 @@ def compare_values(got, expected, names=(), rtol=1e-6, atol=1e-9, batch=None):
         same = isinstance(got, (int, float)) and not isinstance(got, bool) and got == expected
     else:
         same = got == expected
-    return None if same else f"you returned {_describe(got)}, expected {expected!r}"
+    return None if same else f"you returned {describe(got)}, expected {expected!r}"
 
 
 def _compare_numbers(got, expected, rtol, atol, batch):
@@ -261,7 +261,7 @@ def _compare_numbers(got, expected, rtol, atol, batch):
     if isinstance(got, (int, float)):
         got = np.asarray(float(got))
     if not isinstance(got, np.ndarray):
-        return f"returned {_describe(got)}; expected a NumPy array of shape {expected.shape}"
+        return f"returned {describe(got)}; expected a NumPy array of shape {expected.shape}"
     if got.shape != expected.shape:
         return f"has shape {got.shape}, expected {expected.shape}" + _shape_hint(got, expected, batch)
     got = got.astype(float)
@@ -346,11 +346,12 @@ def _batch_size(args):
     return None
 
 
-def _describe(value):
+def describe(value):
+    """A few words for a learner about a returned value: "an array of shape (3, 4)", "None", ..."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    if isinstance(value, tuple):
-        return f"a tuple of {len(value)} values"
+    if isinstance(value, tuple):  # plain() makes lists and tuples alike into tuples
+        return f"a sequence of {len(value)} values"
     text = repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bplib import data, init
-from bplib.grading import Case, Exercise, compare_values, plain
+from bplib.grading import Case, Exercise, compare_values, describe, plain
 from bplib.layers import Linear
 from bplib.losses import SoftmaxCrossEntropyLoss
 from bplib.network import mlp
@@ -148,11 +148,11 @@ def compare_norms(got, case):
         pass
     elif isinstance(got, tuple):
         return ("should return one number per Linear layer (the norm of its dW); yours contains "
-                f"{_describe(next((v for v in got if not np.isscalar(v)), got))}. Use np.linalg.norm "
+                f"{describe(next((v for v in got if not np.isscalar(v)), got))}. Use np.linalg.norm "
                 "to turn each dW into one number.")
     else:
         return f"should return a list of {n_linear} numbers (one per Linear layer); you returned " \
-               f"{_describe(got)}"
+               f"{describe(got)}"
     if len(got) != n_linear:
         hint = ""
         if len(got) == n_layers and n_layers != n_linear:
@@ -404,7 +404,7 @@ def compare_clip(got, case):
                     "them in place (g *= factor, or g[...] = ...), and return the norm before "
                     "clipping. In training, the optimiser reads the layers' own gradient arrays.")
         return ("should return the joint norm before clipping (one number); you returned "
-                f"{_describe(returned)}")
+                f"{describe(returned)}")
     if needs_clipping and unchanged:
         return ("the arrays you were given are unchanged: scale each array in place, g *= factor. "
                 "`g = g * factor` (or `grads[i] = grads[i] * factor`) makes a new array, and the "
@@ -484,7 +484,7 @@ def config_problem(config):
     """What is wrong with the form of ``config`` (a message), or None."""
     if not isinstance(config, dict):
         return (f"should return a dict with the keys {', '.join(CONFIG_KEYS)}; you returned "
-                f"{_describe(config)}")
+                f"{describe(config)}")
     missing = [key for key in CONFIG_KEYS if key not in config]
     unknown = [key for key in config if key not in CONFIG_KEYS]
     if missing or unknown:
@@ -543,15 +543,6 @@ def compare_config(got, case):
 
 DEEP_CONFIG = Exercise("deep_config", ("deep_config",), config_cases, probe=config_probe,
                        compare=compare_config)
-
-
-def _describe(value):
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, tuple):
-        return f"a list of {len(value)} values"
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
 
 
 EXERCISES = [LAYER_GRADIENT_NORMS, XAVIER_INIT, HE_INIT, CLIP_GRAD_NORM, DEEP_CONFIG]
