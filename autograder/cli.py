@@ -58,7 +58,6 @@ def build_parser():
     lab = sub.add_parser("lab", help="start JupyterLab on lessons/",
                          description="Start JupyterLab on the student notebooks in lessons/. "
                                      "Extra arguments go to jupyter lab (e.g. --port=8890).")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER)
     lab.set_defaults(run=cmd_lab)
     release = sub.add_parser(
         "release", help="regenerate lessons/ from solutions/",
@@ -104,7 +103,12 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "lab":
+        args.jupyter_args = extra  # everything else goes to jupyter lab (--port=..., --no-browser)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from autograder.course import CourseError
 
     try:

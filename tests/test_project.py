@@ -23,3 +23,39 @@ def test_bpcourse_help_lists_the_subcommands():
     out = subprocess.run([sys.executable, "-m", "autograder.cli", "--help"], capture_output=True,
                          text=True, check=True, cwd=REPO)
     assert "lab" in out.stdout
+
+
+def test_the_start_command_serves_jupyterlab_on_lessons(tmp_path):
+    """`bpcourse lab` (the README's start command) starts a JupyterLab that lists the lessons."""
+    import json
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "bpcourse"), "lab", "--no-browser",
+         f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=test-token"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents?token=test-token"
+        for _ in range(120):
+            assert server.poll() is None, "bpcourse lab exited"
+            try:
+                listing = json.load(urllib.request.urlopen(url, timeout=2))
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("JupyterLab did not answer within 60 s")
+        names = {item["name"] for item in listing["content"]}
+        assert "01-forward-pass" in names and "README.md" in names
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
