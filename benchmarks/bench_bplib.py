@@ -176,7 +176,7 @@ def bench_gradient_checks():
         "backprop": backprop,
         "forward": lambda: loss.forward(model.forward(x), y),
         "directional": lambda: gradcheck.directional_check(model, loss, x, y, rng=1),
-        "sparse20": lambda: gradcheck.sparse_check(model, loss, x, y, k=20, rng=1)}, repeats=9)
+        "sparse20": lambda: gradcheck.sparse_check(model, loss, x, y, k=20, rng=1)}, repeats=25)
     report = gradcheck.directional_check(model, loss, x, y, rng=1)
     sparse = gradcheck.sparse_check(model, loss, x, y, k=20, rng=1)
     d, s = times["directional"] / times["backprop"], times["sparse20"] / times["backprop"]
