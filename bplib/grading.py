@@ -270,7 +270,7 @@ def _compare_numbers(got, expected, rtol, atol, batch):
     if bad_nonfinite.any():
         index = _index(np.argwhere(bad_nonfinite)[0])
         return (f"contains {got[index] if index else got} at index {index} where {expected[index]:.6g} "
-                "was expected -- an overflow? Use the numerically stable formula.")
+                "was expected -- an overflow, or a division by zero?")
     tolerance = atol + rtol * np.abs(expected)
     error = np.abs(got - expected)
     wrong = ~(error <= tolerance) & finite

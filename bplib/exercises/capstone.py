@@ -1,0 +1,549 @@
+"""Lesson 08-capstone: standardize, directional_check, train_digits, confusion_matrix.
+
+``standardize`` and ``confusion_matrix`` are judged exactly against the references below.
+``directional_check`` is judged against the same computation done here (one backprop, two forward
+passes) on small networks, some with a deliberately wrong backward, and must leave the model's
+parameters as it found them.
+
+``train_digits(X_train, y_train) -> predict`` is judged by what it achieves on the real digits
+bundled with bplib (:func:`bplib.data.load_digits`):
+
+* visible check: one stratified split drawn from a fixed seed (1347 training images, 450 held out);
+  at least :data:`VISIBLE_ACCURACY` of the held-out images must be right (a quick smoke test);
+* hidden check: **4-fold cross-validation** at a seed drawn at grading time: the 1797 digits are
+  split into 4 stratified folds, ``train_digits`` is called 4 times (each time on 3 folds, about
+  1348 images) and predicts the fold it did not see, so every digit is predicted once by a model that
+  never saw it. At least :data:`ACCURACY` (97%) of the 1797 predictions must be right.
+
+Why 4 folds and not one held-out split: with 450 test images one image is 0.22% and the standard
+error of an accuracy near 98% is about 0.7%, so the verdict would depend on luck. Measured with the
+notebook's solution (``mlp([64, 256, 10])``, Adam 2e-3, batch 64, 30 epochs, standardised pixels)
+over 200 seeds each: a single 25% split gave 96.0-99.6% (median 97.8%) and fell below 97% in 22 of
+200 splits; 4-fold cross-validation gave 97.1-98.6% (median 97.9%, 1st percentile 97.3%) and
+passed in 200 of 200. One call takes about 0.3 s of CPU on one core (1.3 s for the hidden check).
+
+Cheating: the full data set ships with bplib, so a "model" could look each test image up in
+``load_digits()`` and return its label. Every case therefore shuffles the 64 pixel positions with a
+random permutation drawn from the case's seed (the same permutation for the training and the test
+images of that case). A multilayer perceptron does not care about pixel order: permuting its inputs
+only permutes the rows of the first weight matrix, whose initial entries are i.i.d., so training
+reaches the same accuracies (with the rows of the initial weights shuffled alike, the trained
+network is the same up to round-off, as the notebook shows), while an exact lookup finds nothing.
+This raises the bar, it does not make cheating impossible: someone determined could match images up
+to a permutation (e.g. by their sorted pixel values) and undo it, which is more work than the
+exercise. The probe also cannot tell *how* the predictions were made: a k-nearest-neighbour
+classifier on the given training images is honest machine learning and would pass; the notebook
+asks for a network.
+
+Time: the probe limits BLAS to one thread (with threadpoolctl, when installed), measures the CPU
+time of each ``train_digits`` call plus its predictions (CPU time of this process, so other load on
+the machine does not count) and fails above :data:`SECONDS_PER_CALL`, with a message, before
+nbgrader's per-cell timeout would cut it off.
+"""
+
+import contextlib
+import functools
+import time
+
+import numpy as np
+
+from bplib.data import load_digits, train_test_split
+from bplib.grading import Case, Exercise, Mistake
+from bplib.layers import Linear, ReLU, Sigmoid, Tanh
+from bplib.losses import SoftmaxCrossEntropyLoss
+from bplib.network import Sequential
+
+ACCURACY = 0.97
+VISIBLE_ACCURACY = 0.95
+FOLDS = 4
+SECONDS_PER_CALL = 5.0
+N_CLASSES = 10
+
+
+# --- standardize --------------------------------------------------------------------------------
+
+def reference_standardize(X, X_train):
+    """(X - mean) / std with the per-pixel mean and std (ddof=0) of X_train; std 0 -> divide by 1."""
+    mean = X_train.mean(axis=0)
+    std = X_train.std(axis=0)
+    std = np.where(std == 0, 1.0, std)
+    return (X - mean) / std
+
+
+def standardize_cases(rng, hidden):
+    X_train = np.array([[0.0, 5.0, 2.0], [2.0, 5.0, 4.0], [4.0, 5.0, 0.0]])
+    cases = [Case((X_train, X_train), reference_standardize(X_train, X_train),
+                  "X = X_train, 3 images of 3 pixels; the middle pixel is always 5 (std 0)")]
+    X_train = rng.integers(0, 17, (6, 4)).astype(float)
+    X_train[:, 2] = 0.0
+    X = rng.integers(0, 17, (3, 4)).astype(float)
+    X[0, 2] = 7.0
+    cases.append(Case((X, X_train), reference_standardize(X, X_train),
+                      "new images X (3, 4) scaled with X_train (6, 4)'s statistics; pixel 2 is "
+                      "always 0 in X_train but not in X"))
+    digits, _ = _digits()
+    cases.append(Case((digits[100:120], digits[:100]), reference_standardize(digits[100:120], digits[:100]),
+                      "20 real digits scaled with the statistics of 100 others"))
+    if hidden:
+        for _ in range(3):
+            n_train, n, d = (int(v) for v in rng.integers(2, 12, 3))
+            X_train = rng.normal(rng.uniform(-5, 5, d), rng.uniform(0.1, 4, d), (n_train, d))
+            constant = rng.random(d) < 0.3
+            X_train[:, constant] = rng.integers(-3, 4)
+            X = rng.normal(0, 4, (n, d))
+            cases.append(Case((X, X_train), reference_standardize(X, X_train),
+                              f"random X {X.shape}, X_train {X_train.shape}, "
+                              f"{int(constant.sum())} constant pixel(s)"))
+        rows = rng.permutation(len(digits))
+        X_train, X = digits[rows[:int(rng.integers(20, 200))]], digits[rows[-int(rng.integers(1, 30)):]]
+        cases.append(Case((X, X_train), reference_standardize(X, X_train),
+                          f"{len(X)} random digits scaled with {len(X_train)} others"))
+    return cases
+
+
+def _std_plus_eps(X, X_train):
+    return (X - X_train.mean(axis=0)) / (X_train.std(axis=0) + 1e-8)
+
+
+STANDARDIZE = Exercise(
+    "standardize", ("standardize",), standardize_cases,
+    mistakes=(
+        Mistake("some pixels are constant in X_train (std 0), so dividing by the std gives NaN or "
+                "inf there. Where the std is 0, divide by 1 instead (np.where(std == 0, 1.0, std)).",
+                test=lambda got, X, X_train: not np.all(np.isfinite(got))),
+        Mistake("use the statistics of X_train for every X: new images must be scaled exactly like "
+                "the training images (and computing them on the test set would leak it).",
+                lambda X, X_train: reference_standardize(X, X)),
+        Mistake("std + a small epsilon makes a pixel that was constant in training huge in a new "
+                "image that has ink there (divided by 1e-8). Where the std is 0, divide by 1.",
+                _std_plus_eps),
+        Mistake("one mean and one std per *pixel* (a column): X_train.mean(axis=0), not a single "
+                "number for the whole array.",
+                lambda X, X_train: (X - X_train.mean()) / X_train.std()),
+        Mistake("the statistics are per pixel, over the images (axis=0), not per image (axis=1).",
+                lambda X, X_train: (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)),
+        Mistake("divide by the standard deviation, not the variance.",
+                lambda X, X_train: (X - X_train.mean(axis=0)) / np.where(X_train.var(axis=0) == 0, 1.0,
+                                                                         X_train.var(axis=0))),
+        Mistake("use np.std's default (ddof=0, divide by N), not ddof=1.",
+                lambda X, X_train: (X - X_train.mean(axis=0)) / np.where(
+                    X_train.std(axis=0) == 0, 1.0, X_train.std(axis=0, ddof=1 if len(X_train) > 1 else 0))),
+        Mistake("standardising is per pixel: subtract the pixel's mean over X_train, then divide by its "
+                "std. Dividing by 16 only rescales.", lambda X, X_train: X / 16.0),
+        Mistake("subtract the mean before dividing by the std.",
+                lambda X, X_train: X / np.where(X_train.std(axis=0) == 0, 1.0, X_train.std(axis=0))),
+    ))
+
+
+# --- directional_check --------------------------------------------------------------------------
+
+class _BiasAveraged(Linear):
+    """db = dout.mean(axis=0): N times too small (the loss already divides by N)."""
+
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout, need_dx)
+        self.grads["b"] = dout.mean(axis=0)
+        return dx
+
+
+class _WeightDividedByN(Linear):
+    """dW = x.T @ dout / N: the batch size divided out twice."""
+
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout, need_dx)
+        self.grads["W"] = self.grads["W"] / len(dout)
+        return dx
+
+
+class _ReLUWithoutMask(ReLU):
+    """Forgot ReLU's derivative: passes dout through unchanged."""
+
+    def backward(self, dout):
+        self._cached()
+        return dout
+
+
+class _TanhDerivativeOfInput(Tanh):
+    """1 - x**2 of the input x instead of 1 - tanh(x)**2."""
+
+    def forward(self, x):
+        self._input = x
+        return super().forward(x)
+
+    def backward(self, dout):
+        self._cached()
+        return dout * (1.0 - self._input ** 2)
+
+
+_LINEARS = {None: Linear, "db averaged": _BiasAveraged, "dW divided by N": _WeightDividedByN}
+_ACTIVATIONS = {("relu", None): ReLU, ("tanh", None): Tanh, ("sigmoid", None): Sigmoid,
+                ("relu", "no derivative"): _ReLUWithoutMask,
+                ("tanh", "derivative of the input"): _TanhDerivativeOfInput}
+
+
+def build_network(spec, weights):
+    """A Sequential from ``spec``: ("linear", D, M, bug) or (activation, bug) per layer, and
+    ``weights``: {layer index as a string: (W, b)} for the Linear layers."""
+    layers = []
+    for item in spec:
+        if item[0] == "linear":
+            _, d, m, bug = item
+            layer = _LINEARS[bug](d, m, rng=0)
+            W, b = weights[str(len(layers))]
+            layer.params["W"][...] = W
+            layer.params["b"][...] = b
+        else:
+            layer = _ACTIVATIONS[tuple(item)]()
+        layers.append(layer)
+    return Sequential(*layers)
+
+
+def reference_directional_check(model, loss, X, y, direction, h=1e-5):
+    """(analytic, numerical): sum of <dL/dparam, u_param> from one backprop, and the central
+    difference (L(w + h u) - L(w - h u)) / 2h; every parameter is restored afterwards."""
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    analytic = sum(float(np.vdot(grad, direction[name])) for name, _, grad in model.parameters())
+    saved = {name: param.copy() for name, param, _ in model.parameters()}
+    values = []
+    try:
+        for sign in (1.0, -1.0):
+            for name, param, _ in model.parameters():
+                param[...] = saved[name] + sign * h * direction[name]
+            values.append(loss.forward(model.forward(X), y))
+    finally:
+        for name, param, _ in model.parameters():
+            param[...] = saved[name]
+    return analytic, (values[0] - values[1]) / (2 * h)
+
+
+def _forward_difference(model, loss, X, y, direction, h):
+    saved = {name: param.copy() for name, param, _ in model.parameters()}
+    base = loss.forward(model.forward(X), y)
+    for name, param, _ in model.parameters():
+        param[...] = saved[name] + h * direction[name]
+    plus = loss.forward(model.forward(X), y)
+    for name, param, _ in model.parameters():
+        param[...] = saved[name]
+    return (plus - base) / h
+
+
+def _spec(sizes, activation, bug=None, bug_layer=None):
+    spec = []
+    for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear_bug = bug if bug in _LINEARS and bug_layer == 2 * i else None
+        spec.append(("linear", int(d), int(m), linear_bug))
+        if i < len(sizes) - 2:
+            spec.append((activation, bug if bug_layer == 2 * i + 1 and bug not in _LINEARS else None))
+    return tuple(spec)
+
+
+def _relu_margin(spec, weights, x):
+    """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
+    step h would make even a correct gradient disagree with finite differences."""
+    margin, h = np.inf, x
+    for i, item in enumerate(spec):
+        if item[0] == "linear":
+            W, b = weights[str(i)]
+            h = h @ W + b
+        else:
+            if item[0] == "relu":
+                margin = min(margin, float(np.abs(h).min()))
+            h = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+                 "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[item[0]](h)
+    return margin
+
+
+def _directional_case(rng, sizes, activation, bug=None, bug_layer=None, n=4, h=1e-5):
+    spec = _spec(sizes, activation, bug, bug_layer)
+    for _ in range(100):
+        weights = {str(2 * i): (rng.normal(0, 1.5 / np.sqrt(d), (d, m)), rng.normal(0, 0.5, m))
+                   for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]))}
+        x = rng.normal(size=(n, sizes[0]))
+        if _relu_margin(spec, weights, x) > 1e-3:
+            break
+    y = rng.integers(0, sizes[-1], n)
+    direction = {f"{i}.{key}": rng.normal(size=np.shape(value))
+                 for i, (W, b) in ((int(k), wb) for k, wb in weights.items())
+                 for key, value in (("W", W), ("b", b))}
+    norm = np.sqrt(sum(float(np.vdot(u, u)) for u in direction.values()))
+    direction = {name: u / norm for name, u in direction.items()}  # a unit direction
+    loss = SoftmaxCrossEntropyLoss()
+    analytic, numerical = reference_directional_check(build_network(spec, weights), loss, x, y,
+                                                      direction, h)
+    forward = _forward_difference(build_network(spec, weights), loss, x, y, direction, h)
+    where = f", layer {bug_layer}: {bug}" if bug else ", a correct network"
+    return Case((spec, weights, x, y, direction, h),
+                {"analytic": analytic, "numerical": numerical, "forward difference": forward},
+                f"{'-'.join(str(s) for s in sizes)} {activation} network, batch {n}{where}")
+
+
+def directional_cases(rng, hidden):
+    cases = [_directional_case(rng, [4, 5, 3], "tanh"),
+             _directional_case(rng, [6, 8, 3], "relu"),
+             _directional_case(rng, [5, 4, 4, 3], "relu", "db averaged", 2)]
+    if hidden:
+        bugs = [(None, None), ("db averaged", "linear"), ("dW divided by N", "linear"),
+                ("no derivative", "relu"), ("derivative of the input", "tanh")]
+        for index in rng.choice(len(bugs), 4, replace=False):
+            bug, where = bugs[index]
+            depth = int(rng.integers(2, 4))  # Linear layers
+            sizes = [int(s) for s in rng.integers(2, 9, depth + 1)]
+            activation = where if where in ("relu", "tanh") else str(rng.choice(["relu", "tanh", "sigmoid"]))
+            layer = (2 * int(rng.integers(0, depth)) if where == "linear"
+                     else 2 * int(rng.integers(0, depth - 1)) + 1 if bug else None)
+            cases.append(_directional_case(rng, sizes, activation, bug, layer, int(rng.integers(2, 7)),
+                                           float(rng.choice([1e-5, 1e-4]))))
+    return cases
+
+
+def directional_probe(directional_check, spec, weights, x, y, direction, h):
+    model = build_network(spec, weights)
+    before = {name: param.copy() for name, param, _ in model.parameters()}
+    result = directional_check(model, SoftmaxCrossEntropyLoss(), x, y, direction, h)
+    moved = tuple(name for name, param, _ in model.parameters()
+                  if param.shape != before[name].shape
+                  or not np.allclose(param, before[name], rtol=1e-12, atol=1e-14))
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        try:
+            result = tuple(float(v) for v in result)
+        except (TypeError, ValueError):
+            pass
+    return {"result": result, "moved": moved}
+
+
+def _close(a, b, rtol, atol):
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def compare_directional(got, case):
+    result, expected = got["result"], case.expected
+    if not (isinstance(result, tuple) and len(result) == 2
+            and all(isinstance(v, float) for v in result)):
+        return f"should return two numbers, (analytic, numerical); you returned {_describe(result)}"
+    analytic, numerical = result
+    if got["moved"]:
+        return (f"after your function, parameter(s) {', '.join(got['moved'])} differ from before. "
+                "Restore every parameter: keep a copy (saved = param.copy()) and put it back in "
+                "place at the end (param[...] = saved).")
+    if not _close(analytic, expected["analytic"], 1e-7, 1e-10):
+        hint = ("it is 0: did you read the gradients before running forward and backward? "
+                if abs(analytic) < 1e-14 else "")
+        return (f"analytic: you returned {analytic:.10g}, expected {expected['analytic']:.10g}.\n  "
+                f"Hint: {hint}Run loss.forward(model.forward(X), y) and "
+                "model.backward(loss.backward()) once, then sum np.vdot(grad, direction[name]) over "
+                "model.parameters().")
+    right = expected["numerical"]
+    if not _close(numerical, right, 1e-6, 1e-9):
+        if _close(numerical, expected["forward difference"], 1e-9, 1e-12):
+            hint = ("that is the one-sided difference (L(w + h u) - L(w)) / h; use the central one, "
+                    "(L(w + h u) - L(w - h u)) / (2 h), whose error is far smaller.")
+        elif _close(numerical, 2 * right, 1e-6, 1e-9):
+            hint = "divide by 2 h, the distance between w - h u and w + h u."
+        elif abs(numerical) < 1e-12:
+            hint = ("the loss did not change: change the parameter arrays in place "
+                    "(param[...] = saved + h * u, or param += ...): param = param + ... makes a new "
+                    "array the model never sees.")
+        else:
+            hint = ("move *every* parameter at once, each by h times its own part of the direction, "
+                    "compute the loss, then the same with -h.")
+        return (f"numerical: you returned {numerical:.10g}, expected {right:.10g}.\n  Hint: {hint}")
+    return None
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+DIRECTIONAL_CHECK = Exercise(
+    "directional_check", ("directional_check",), directional_cases, probe=directional_probe,
+    compare=compare_directional)
+
+
+# --- train_digits -------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _digits_cached():
+    return load_digits()
+
+
+def _digits():
+    X, y = _digits_cached()
+    return X.copy(), y.copy()
+
+
+def stratified_folds(y, k, rng):
+    """A fold number 0..k-1 for every example; each class is spread evenly over the folds."""
+    fold = np.empty(len(y), dtype=int)
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        fold[members] = (np.arange(len(members)) + rng.integers(k)) % k
+    return fold
+
+
+def digits_tasks(rng, hidden):
+    """The (X_train, y_train, X_test) tasks of one check and the true labels of each X_test.
+
+    The pixels are shuffled by one random permutation (see the module docstring)."""
+    X, y = _digits()
+    X = X[:, rng.permutation(X.shape[1])]
+    if not hidden:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, rng=rng)
+        return ((X_train, y_train, X_test),), (y_test,)
+    fold = stratified_folds(y, FOLDS, rng)
+    tasks = tuple((X[fold != i], y[fold != i], X[fold == i]) for i in range(FOLDS))
+    return tasks, tuple(y[fold == i] for i in range(FOLDS))
+
+
+def train_digits_cases(rng, hidden):
+    tasks, labels = digits_tasks(rng, hidden)
+    if hidden:
+        label = (f"{FOLDS}-fold cross-validation on all 1797 digits, pixels shuffled: "
+                 f"at least {ACCURACY:.0%} must be right")
+    else:
+        label = (f"one split, {len(tasks[0][0])} training and {len(labels[0])} held-out digits, "
+                 f"pixels shuffled: at least {VISIBLE_ACCURACY:.0%} must be right")
+    return [Case((tasks,), {"labels": labels,
+                            "accuracy": ACCURACY if hidden else VISIBLE_ACCURACY}, label)]
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread while the learner's code trains, if threadpoolctl is installed.
+
+    For matrices this small, threads only add overhead; on a busy 2-core machine a multithreaded
+    OpenBLAS made a 0.3 s training take 2-4 s (and as much CPU time, spent spinning), which would
+    make the time limit and nbgrader's cell timeout depend on the machine's load."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
+    except Exception:  # noqa: BLE001 - not installed, or cannot inspect the process: no limit
+        return contextlib.nullcontext()
+
+
+def train_digits_probe(train_digits, tasks):
+    with _one_blas_thread():
+        return _train_and_predict(train_digits, tasks)
+
+
+def _train_and_predict(train_digits, tasks):
+    predictions, seconds = [], []
+    for X_train, y_train, X_test in tasks:
+        start = time.process_time()
+        predict = train_digits(X_train, y_train)
+        if not callable(predict):
+            raise TypeError("train_digits must return a function predict(images) -> labels; it "
+                            f"returned {type(predict).__name__}")
+        predictions.append(predict(X_test))
+        seconds.append(time.process_time() - start)
+    return {"predictions": tuple(predictions), "seconds": tuple(seconds)}
+
+
+def compare_train_digits(got, case):
+    labels, threshold = case.expected["labels"], case.expected["accuracy"]
+    correct = total = 0
+    for predicted, truth in zip(got["predictions"], labels):
+        n = len(truth)
+        if not isinstance(predicted, np.ndarray):
+            return (f"predict(images) should return a NumPy array of {n} labels; it returned "
+                    f"{_describe(predicted)}")
+        if predicted.shape == (n, N_CLASSES):
+            return (f"predict returned an array of shape {predicted.shape}: one score per class. "
+                    "Return the labels, scores.argmax(axis=1), of shape (N,). (Returning the model "
+                    "itself instead of a predict function also gives scores.)")
+        if predicted.shape == (N_CLASSES,):
+            return (f"predict returned 10 values for {n} images: an argmax over axis 0 (the images)? "
+                    "Take it over axis=1 (the classes), one label per image.")
+        if predicted.shape != (n,):
+            return f"predict returned an array of shape {predicted.shape} for {n} images; expected ({n},)"
+        if not (np.all(np.isfinite(predicted)) and np.all(predicted == np.round(predicted))
+                and predicted.min() >= 0 and predicted.max() < N_CLASSES):
+            return "the labels must be whole numbers from 0 to 9"
+        correct += int(np.sum(predicted == truth))
+        total += n
+    slowest = max(got["seconds"])
+    if slowest > SECONDS_PER_CALL:
+        return (f"one call of train_digits (with its predictions) took {slowest:.1f} s of CPU time. "
+                f"The grader calls it {FOLDS + 1} times and a test cell may take at most 30 s: keep "
+                f"one call under 2 s (the suggested recipe takes well under 1 s).")
+    accuracy = correct / total
+    if accuracy >= threshold:
+        return None
+    message = (f"{correct} of {total} held-out digits are right: accuracy {accuracy:.1%}, "
+               f"at least {threshold:.0%} needed.\n  Hint: ")
+    if accuracy < 0.3:
+        return message + ("that is close to chance (10%): the network has hardly learned anything "
+                          "(too few epochs, too small a learning rate?), or your code relies on the "
+                          "pixel order or looks images up. The grader shuffles the pixel positions "
+                          "(the same way in every image): train on the images you are given.")
+    return message + ("standardise the pixels with the training statistics (in predict too), use a "
+                      "hidden layer of a few hundred ReLU units, Adam with a learning rate of about "
+                      "2e-3, mini-batches of 64, and enough epochs (about 30): check the learning "
+                      "curves.")
+
+
+TRAIN_DIGITS = Exercise(
+    "train_digits", ("train_digits",), train_digits_cases, probe=train_digits_probe,
+    compare=compare_train_digits)
+
+
+# --- confusion_matrix ---------------------------------------------------------------------------
+
+def reference_confusion_matrix(y_true, y_pred, n_classes):
+    """C[i, j] = number of examples of true class i predicted as class j."""
+    matrix = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix
+
+
+def confusion_cases(rng, hidden):
+    y_true, y_pred = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2])
+    cases = [Case((y_true, y_pred, 3), reference_confusion_matrix(y_true, y_pred, 3),
+                  "y_true = [0, 0, 1, 2, 2, 2], y_pred = [0, 1, 1, 2, 0, 2], 3 classes")]
+    y_true, y_pred = np.array([1, 1, 1, 0, 0, 2, 1]), np.array([1, 1, 0, 0, 0, 2, 1])
+    cases.append(Case((y_true, y_pred, 4), reference_confusion_matrix(y_true, y_pred, 4),
+                      "4 classes, class 3 never appears; pairs repeat"))
+    sizes = [(50, 10)] + ([(int(rng.integers(1, 300)), int(rng.integers(2, 13))) for _ in range(3)]
+                          if hidden else [])
+    for n, c in sizes:
+        y_true = rng.integers(0, c, n)
+        y_pred = np.where(rng.random(n) < rng.uniform(0.3, 0.95), y_true, rng.integers(0, c, n))
+        cases.append(Case((y_true, y_pred, c), reference_confusion_matrix(y_true, y_pred, c),
+                          f"{n} examples, {c} classes"))
+    if hidden:
+        c = int(rng.integers(4, 12))
+        y_true = rng.integers(0, c - 2, 40)  # the last two classes never occur
+        y_pred = rng.integers(0, c - 1, 40)
+        cases.append(Case((y_true, y_pred, c), reference_confusion_matrix(y_true, y_pred, c),
+                          f"{c} classes, the last ones missing from y_true"))
+    return cases
+
+
+def _fancy_index_increment(y_true, y_pred, n_classes):
+    matrix = np.zeros((n_classes, n_classes), dtype=int)
+    matrix[y_true, y_pred] += 1
+    return matrix
+
+
+CONFUSION_MATRIX = Exercise(
+    "confusion_matrix", ("confusion_matrix",), confusion_cases,
+    mistakes=(
+        Mistake("rows are the true classes and columns the predictions: C[true, predicted]. Yours "
+                "is the transpose.",
+                lambda t, p, c: reference_confusion_matrix(t, p, c).T),
+        Mistake("C[y_true, y_pred] += 1 counts a repeated (true, predicted) pair only once: NumPy "
+                "adds to each distinct index once. Use np.add.at(C, (y_true, y_pred), 1), or a loop.",
+                _fancy_index_increment),
+        Mistake("the matrix must be n_classes x n_classes even when some classes never occur: size "
+                "it with n_classes, not with the largest label.",
+                lambda t, p, c: reference_confusion_matrix(t, p, int(max(np.max(t), np.max(p))) + 1)),
+        Mistake("count the examples; do not normalise the rows.",
+                lambda t, p, c: (lambda m: m / np.maximum(m.sum(axis=1, keepdims=True), 1))(
+                    reference_confusion_matrix(t, p, c))),
+    ))
+
+
+EXERCISES = [STANDARDIZE, DIRECTIONAL_CHECK, TRAIN_DIGITS, CONFUSION_MATRIX]
