@@ -13,6 +13,12 @@ REPO = os.path.dirname(HERE)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
+# One BLAS thread in the kernels nbgrader starts (they inherit this process's environment): the
+# course's networks are small, and on a busy 2-core machine OpenBLAS's threads made training cells
+# 5-10x slower, close to the per-cell timeout. `bpcourse grade` sets the same in its sandbox.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 c.CourseDirectory.root = REPO
 c.CourseDirectory.course_id = os.environ.get("BPCOURSE_COURSE_ID", "backprop")
 c.CourseDirectory.source_directory = "solutions"        # instructor notebooks (nbgrader source)
