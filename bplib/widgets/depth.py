@@ -11,8 +11,6 @@ The explorer takes the learner's lesson-07 functions (``xavier_init``, ``he_init
 written yet or fails, saying so in a note above the plot.
 """
 
-import base64
-import io
 import math
 from dataclasses import dataclass
 
@@ -317,7 +315,8 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
                 return
         show_notes()
         status.value = diagnosis(stats)
-        out.outputs = (_figure_output(stats),)  # replaces the previous picture: figures never stack
+        common.show_figure(out, draw(stats), f"depth explorer: {stats.depth} layers, {stats.activation}, "
+                                      f"{stats.init} init")
 
     show_notes()
     for control in controls.values():
@@ -331,16 +330,6 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
         status, out])
     explorer.add_class("bplib-depth-explorer")
     return explorer
-
-
-def _figure_output(stats):
-    """The figure of ``stats`` as one display_data output (PNG), for ``Output.outputs``."""
-    buffer = io.BytesIO()
-    draw(stats).savefig(buffer, format="png", dpi=80)
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                     "text/plain": f"<depth explorer: {stats.depth} layers, {stats.activation}, "
-                                   f"{stats.init} init>"}}
 
 
 def draw(stats):

@@ -430,11 +430,5 @@ def _choose_step(sgd_step):
 
 
 def _show(out, fig):
-    """Replace what ``out`` shows with ``fig`` (never stacking figures), then free the figure."""
-    import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
-
-    with out:
-        clear_output(wait=True)
-        display(fig)
-    plt.close(fig)
+    """Replace what ``out`` shows with ``fig`` (see :func:`bplib.widgets.common.show_figure`)."""
+    common.show_figure(out, fig, "learning-rate explorer")
