@@ -121,3 +121,16 @@ def exercise_def_check(exercise, namespace, lesson, seed=None):
 
     objects = [namespace[name] for name in exercise.needs]
     check_exercise(exercises(lesson), exercise.name, *objects, hidden=True, seed=seed)
+
+
+def test_lesson_04_notebook_and_grader_share_the_buggy_networks():
+    """The find-the-bug networks are written into the notebook from bplib's source: the learner
+    must debug exactly the code the grader's probes use."""
+    import inspect
+
+    from bplib.exercises import gradient_checking
+
+    setup = "\n".join(c.source for c in notebooks.read(source_notebook("04-gradient-checking")).cells
+                      if c.cell_type == "code")
+    for network in (gradient_checking.TanhNetwork, gradient_checking.SigmoidNetwork):
+        assert inspect.getsource(network).strip() in setup, network.__name__
