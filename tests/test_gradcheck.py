@@ -144,6 +144,23 @@ def test_checks_leave_the_parameters_exactly_as_they_were():
         np.testing.assert_array_equal(old, new)
 
 
+def test_directional_check_restores_a_mixed_precision_network_exactly():
+    """Its snapshot of the parameters lives in buffers kept between calls: a float32 layer's
+    parameters must not pass through a float64 buffer or the other way round."""
+    net = Sequential(Linear(5, 8, rng=0, dtype=np.float32), Tanh(), Linear(8, 3, rng=1))
+    x, y = np.random.default_rng(1).normal(size=(4, 5)), np.array([0, 1, 2, 0])
+    gc.directional_check(mlp([30, 30, 3], rng=2), SoftmaxCrossEntropyLoss(),
+                         np.ones((2, 30)), np.array([0, 1]), rng=0)  # leaves a larger buffer behind
+    before = [p.copy() for _, p, _ in net.parameters()]
+    for per_parameter in (False, True):
+        with pytest.warns(UserWarning, match="float32"):  # its first parameter is float32
+            gc.directional_check(net, SoftmaxCrossEntropyLoss(), x, y, rng=0,
+                                 per_parameter=per_parameter)
+        for old, (name, new, _) in zip(before, net.parameters()):
+            assert new.dtype == old.dtype, name
+            np.testing.assert_array_equal(old, new, err_msg=name)
+
+
 def test_full_check_is_refused_above_the_budget_with_a_pointer():
     net = mlp([100, 100, 10], rng=0)
     with pytest.raises(ValueError, match=r"11,110 parameters.*sparse_check.*directional_check"):
