@@ -48,10 +48,9 @@ import time
 import numpy as np
 
 from bplib.data import load_digits, train_test_split
+from bplib.exercises.planted_bugs import build_network, network_spec, random_weights
 from bplib.grading import Case, Exercise, Mistake
-from bplib.layers import Linear, ReLU, Sigmoid, Tanh
 from bplib.losses import SoftmaxCrossEntropyLoss
-from bplib.network import Sequential
 
 ACCURACY = 0.97
 VISIBLE_ACCURACY = 0.95
@@ -137,67 +136,6 @@ STANDARDIZE = Exercise(
 
 # --- directional_check --------------------------------------------------------------------------
 
-class _BiasAveraged(Linear):
-    """db = dout.mean(axis=0): N times too small (the loss already divides by N)."""
-
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["b"] = dout.mean(axis=0)
-        return dx
-
-
-class _WeightDividedByN(Linear):
-    """dW = x.T @ dout / N: the batch size divided out twice."""
-
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["W"] = self.grads["W"] / len(dout)
-        return dx
-
-
-class _ReLUWithoutMask(ReLU):
-    """Forgot ReLU's derivative: passes dout through unchanged."""
-
-    def backward(self, dout):
-        self._cached()
-        return dout
-
-
-class _TanhDerivativeOfInput(Tanh):
-    """1 - x**2 of the input x instead of 1 - tanh(x)**2."""
-
-    def forward(self, x):
-        self._input = x
-        return super().forward(x)
-
-    def backward(self, dout):
-        self._cached()
-        return dout * (1.0 - self._input ** 2)
-
-
-_LINEARS = {None: Linear, "db averaged": _BiasAveraged, "dW divided by N": _WeightDividedByN}
-_ACTIVATIONS = {("relu", None): ReLU, ("tanh", None): Tanh, ("sigmoid", None): Sigmoid,
-                ("relu", "no derivative"): _ReLUWithoutMask,
-                ("tanh", "derivative of the input"): _TanhDerivativeOfInput}
-
-
-def build_network(spec, weights):
-    """A Sequential from ``spec``: ("linear", D, M, bug) or (activation, bug) per layer, and
-    ``weights``: {layer index as a string: (W, b)} for the Linear layers."""
-    layers = []
-    for item in spec:
-        if item[0] == "linear":
-            _, d, m, bug = item
-            layer = _LINEARS[bug](d, m, rng=0)
-            W, b = weights[str(len(layers))]
-            layer.params["W"][...] = W
-            layer.params["b"][...] = b
-        else:
-            layer = _ACTIVATIONS[tuple(item)]()
-        layers.append(layer)
-    return Sequential(*layers)
-
-
 def reference_directional_check(model, loss, X, y, direction, h=1e-5):
     """(analytic, numerical): sum of <dL/dparam, u_param> from one backprop, and the central
     difference (L(w + h u) - L(w - h u)) / 2h; every parameter is restored afterwards."""
@@ -228,16 +166,6 @@ def _forward_difference(model, loss, X, y, direction, h):
     return (plus - base) / h
 
 
-def _spec(sizes, activation, bug=None, bug_layer=None):
-    spec = []
-    for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:])):
-        linear_bug = bug if bug in _LINEARS and bug_layer == 2 * i else None
-        spec.append(("linear", int(d), int(m), linear_bug))
-        if i < len(sizes) - 2:
-            spec.append((activation, bug if bug_layer == 2 * i + 1 and bug not in _LINEARS else None))
-    return tuple(spec)
-
-
 def _relu_margin(spec, weights, x):
     """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
     step h would make even a correct gradient disagree with finite differences."""
@@ -255,10 +183,9 @@ def _relu_margin(spec, weights, x):
 
 
 def _directional_case(rng, sizes, activation, bug=None, bug_layer=None, n=4, h=1e-5):
-    spec = _spec(sizes, activation, bug, bug_layer)
+    spec = network_spec(sizes, activation, bug, bug_layer)
     for _ in range(100):
-        weights = {str(2 * i): (rng.normal(0, 1.5 / np.sqrt(d), (d, m)), rng.normal(0, 0.5, m))
-                   for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]))}
+        weights = random_weights(rng, sizes)
         x = rng.normal(size=(n, sizes[0]))
         if _relu_margin(spec, weights, x) > 1e-3:
             break
@@ -281,9 +208,9 @@ def _directional_case(rng, sizes, activation, bug=None, bug_layer=None, n=4, h=1
 def directional_cases(rng, hidden):
     cases = [_directional_case(rng, [4, 5, 3], "tanh"),
              _directional_case(rng, [6, 8, 3], "relu"),
-             _directional_case(rng, [5, 4, 4, 3], "relu", "db averaged", 2)]
+             _directional_case(rng, [5, 4, 4, 3], "relu", "db averaged instead of summed", 2)]
     if hidden:
-        bugs = [(None, None), ("db averaged", "linear"), ("dW divided by N", "linear"),
+        bugs = [(None, None), ("db averaged instead of summed", "linear"), ("dW divided by N", "linear"),
                 ("no derivative", "relu"), ("derivative of the input", "tanh")]
         for index in rng.choice(len(bugs), 4, replace=False):
             bug, where = bugs[index]

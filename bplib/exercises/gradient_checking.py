@@ -12,8 +12,9 @@ import warnings
 import numpy as np
 
 from bplib import gradcheck
+from bplib.exercises.planted_bugs import build_network, network_spec, random_weights
 from bplib.grading import Case, Exercise, Mistake, compare_values
-from bplib.layers import Linear, Sigmoid, Tanh, sigmoid
+from bplib.layers import Linear, Tanh, sigmoid
 from bplib.losses import MSELoss, SoftmaxCrossEntropyLoss
 from bplib.network import Sequential
 
@@ -229,102 +230,15 @@ RELATIVE_ERROR = Exercise(
 
 # --- check_network_gradients: networks with one deliberately wrong layer ------------------------
 
-class _TransposedWeightGradient(Linear):
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["W"] = self.grads["W"].T.copy()  # square W: the shape is right, the values not
-        return dx
-
-
-class _BiasFromFirstExample(Linear):
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["b"] = dout[0].copy()  # forgot to sum over the batch
-        return dx
-
-
-class _BiasAveraged(Linear):
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["b"] = dout.mean(axis=0)  # mean instead of sum: N times too small
-        return dx
-
-
-class _WeightGradientDoubled(Linear):
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        self.grads["W"] = 2.0 * self.grads["W"]
-        return dx
-
-
-class _WrongSignDx(Linear):
-    def backward(self, dout, need_dx=True):
-        dx = super().backward(dout, need_dx)
-        return None if dx is None else -dx  # only the layers below see it
-
-
-class _FreshArrays(Linear):
-    """Correct, but stores new gradient arrays on every backward (as hand-written layers often do)."""
-
-    def backward(self, dout, need_dx=True):
-        x = self._cached()
-        self.grads = {"W": x.T @ dout, "b": dout.sum(axis=0)}
-        return dout @ self.params["W"].T if need_dx else None
-
-
-class _NoTanhDerivative(Tanh):
-    def backward(self, dout):
-        self._cached()
-        return dout  # should be dout * (1 - out**2)
-
-
-class _NoSigmoidDerivative(Sigmoid):
-    def backward(self, dout):
-        self._cached()
-        return dout  # should be dout * out * (1 - out)
-
-
-_LINEARS = {None: Linear, "transposed dW": _TransposedWeightGradient,
-            "db from the first example only": _BiasFromFirstExample,
-            "db averaged instead of summed": _BiasAveraged, "dW doubled": _WeightGradientDoubled,
-            "dx with the wrong sign": _WrongSignDx, "correct, new gradient arrays": _FreshArrays}
-_ACTIVATIONS = {("tanh", None): Tanh, ("sigmoid", None): Sigmoid,
-                ("tanh", "no derivative"): _NoTanhDerivative,
-                ("sigmoid", "no derivative"): _NoSigmoidDerivative}
-
-
-def build_network(spec, weights):
-    """A Sequential from ``spec``: ("linear", D, M, bug) or (activation, bug) per layer; ``weights``
-    maps a Linear layer's index (as a string) to its (W, b)."""
-    layers = []
-    for item in spec:
-        if item[0] == "linear":
-            _, d, m, bug = item
-            layer = _LINEARS[bug](d, m, rng=0)
-            W, b = weights[str(len(layers))]
-            layer.params["W"][...] = W
-            layer.params["b"][...] = b
-        else:
-            layer = _ACTIVATIONS[tuple(item)]()
-        layers.append(layer)
-    return Sequential(*layers)
-
-
 def _loss(kind):
     return MSELoss() if kind == "mse" else SoftmaxCrossEntropyLoss()
 
 
 def _network_case(rng, sizes, activation, loss_kind, bug=None, bug_layer=None, n=5, label=""):
     """A network case whose every parameter is clearly right (< 1e-7) or clearly wrong (> 1e-3)."""
-    spec = []
-    for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:])):
-        spec.append(("linear", d, m, bug if bug_layer == 2 * i and bug != "no derivative" else None))
-        if i < len(sizes) - 2:
-            spec.append((activation, bug if bug_layer == 2 * i + 1 else None))
-    spec = tuple(spec)
+    spec = network_spec(sizes, activation, bug, bug_layer)
     for _ in range(100):
-        weights = {str(2 * i): (rng.normal(0, 1.5 / np.sqrt(d), (d, m)), rng.normal(0, 0.5, m))
-                   for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]))}
+        weights = random_weights(rng, sizes)
         x = rng.normal(size=(n, sizes[0]))
         y = rng.normal(size=(n, sizes[-1])) if loss_kind == "mse" else rng.integers(0, sizes[-1], n)
         report = gradcheck.check_network(build_network(spec, weights), _loss(loss_kind), x, y)
