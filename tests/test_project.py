@@ -19,6 +19,13 @@ def test_ci_runs_the_readme_test_command():
     assert test in ci_lines
 
 
+def test_the_readme_lint_command_passes():
+    """`ruff check .` (README, Development): the code and the solution notebooks are lint-clean."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "."], capture_output=True,
+                          text=True, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_bpcourse_help_lists_the_subcommands():
     out = subprocess.run([sys.executable, "-m", "autograder.cli", "--help"], capture_output=True,
                          text=True, check=True, cwd=REPO)
