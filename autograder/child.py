@@ -1,31 +1,41 @@
 """The untrusted half of trusted grading: runs INSIDE the sandbox, started by path
-(``python -I child.py``), so it imports nothing from the autograder package.
+(``python -I child.py``), so it imports nothing from the autograder package (the sandbox does not
+contain it: no answer keys in here).
 
 It reads one pickled request from stdin::
 
-    {"lesson": "01-forward-pass",
-     "cells": [[cell_id, source], ...],           # setup cells, the student's answers and own cells
-     "exercises": [[name, [args, args, ...]], ...]}  # the inputs of each case, no expected values
+    {"cells": [[cell_id, source], ...],         # setup cells, the student's answers and own cells
+     "exercises": [[name, interface, [args, args, ...]], ...]}
 
-runs the cells in order, then calls each exercise's probe on each case's inputs, and writes JSON
-lines to its original stdout (the student's prints go to /dev/null)::
+where ``interface`` says how to call the student's code, without expected values::
 
-    {"event": "cell", "id": ..., "status": "ok" | "error", "error": "..."}
+    {"needs": [name, ...], "probe": "bplib.probes.<module>:<function>" or None,
+     "strict_floats": bool, "implemented_by": [dotted bplib name, ...]}
+
+It runs the cells in order, then calls each exercise's probe on each case's inputs, and writes
+JSON lines to its original stdout (the student's prints go to /dev/null)::
+
+    {"event": "cell-start", "id": ...}  then  {"event": "cell", "id": ..., "status": "ok" | "error", ...}
     {"event": "exercise", "name": ...}                     # before the first case of an exercise
-    {"event": "case", "name": ..., "index": i, "status": "ok" | "error", "value": <plain data>}
+    {"event": "missing", "name": ..., "names": [...]}      # a needed name is not defined
+    {"event": "case", "name": ..., "index": i, "status": "ok" | "error" | "forbidden", "value": ...}
     {"event": "end"}
 
 Nothing here is trusted: the student's code runs in this process and could rewrite any of it.
 The grader only believes plain numbers that it compares with its own references, computed in its
-own process for inputs drawn at grading time.
+own process for inputs drawn at grading time, and it measures time from outside.
 """
 
 import base64
+import importlib
 import json
+import linecache
 import os
 import pickle
 import sys
 import traceback
+
+PROBE_PACKAGE = "bplib.probes."
 
 
 def encode(value):
@@ -50,6 +60,16 @@ def encode(value):
     return value
 
 
+def load_probe(name):
+    """The probe function ``"bplib.probes.<module>:<function>"`` (None: the default call)."""
+    if name is None:
+        return None
+    module, _, function = name.partition(":")
+    if not module.startswith(PROBE_PACKAGE):
+        raise ValueError(f"not a probe: {name}")
+    return getattr(importlib.import_module(module), function)
+
+
 def main():
     request = pickle.loads(sys.stdin.buffer.read())
     results = os.fdopen(os.dup(1), "w", buffering=1)
@@ -64,19 +84,22 @@ def main():
     namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
     for cell_id, source in request["cells"]:
         send(event="cell-start", id=cell_id)
+        filename = f"<cell {cell_id}>"
         try:
-            exec(compile(_python(source), f"<cell {cell_id}>", "exec"), namespace)
+            code = _python(source)
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            exec(compile(code, filename, "exec"), namespace)
             send(event="cell", id=cell_id, status="ok")
         except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
             send(event="cell", id=cell_id, status="error", error=_describe(error))
 
-    from bplib.exercises import exercises
-    from bplib.grading import Case, run_case
+    from bplib.grading import Case, Exercise, run_case
 
-    definitions = exercises(request["lesson"])
-    for name, cases in request["exercises"]:
-        exercise = definitions[name]
+    for name, interface, cases in request["exercises"]:
         send(event="exercise", name=name)
+        exercise = Exercise(name, tuple(interface["needs"]), None, load_probe(interface["probe"]),
+                            strict_floats=bool(interface["strict_floats"]),
+                            implemented_by=tuple(interface["implemented_by"]))
         missing = [need for need in exercise.needs if need not in namespace]
         if missing:
             send(event="missing", name=name, names=missing)
@@ -111,8 +134,12 @@ class _NoIPython:
 
 
 def _describe(error):
-    text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return text[:2000]
+    try:
+        from bplib.grading import describe_error
+
+        return describe_error(error)[:2000]
+    except Exception:  # noqa: BLE001 - the student may have broken bplib.grading
+        return "".join(traceback.format_exception_only(type(error), error)).strip()[:2000]
 
 
 if __name__ == "__main__":

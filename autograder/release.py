@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autograder import notebooks
 from autograder.course import REPO, CourseError, lessons, nbgrader_config, source_notebook
-from bplib.exercises import LESSONS, exercises
+from autograder.exercises import LESSONS, exercises
 
 
 def check_source(lesson, nb):
@@ -21,9 +21,9 @@ def check_source(lesson, nb):
     answers = {m["grade_id"] for c in nb.cells if (m := notebooks.nbgrader_meta(c)) and m.get("solution")}
     defined = set(exercises(lesson)) if lesson in LESSONS else set()
     if lesson not in LESSONS:
-        problems.append(f"{lesson} is not registered in bplib/exercises/__init__.py (LESSONS)")
+        problems.append(f"{lesson} is not registered in autograder/exercises/__init__.py (LESSONS)")
     for name in sorted(set(graded) - defined):
-        problems.append(f"test cell {name!r} has no exercise definition in bplib.exercises")
+        problems.append(f"test cell {name!r} has no exercise definition in autograder.exercises")
     for name in sorted(defined - set(graded)):
         problems.append(f"exercise {name!r} has no test cell (grade_id {name!r}) in the notebook")
     for name in sorted(graded):

@@ -1,10 +1,12 @@
 """Trusted grading: the score of each exercise is decided here, outside the student's process.
 
 For one submission: draw every exercise's cases from a seed chosen now; run the student's cells and
-the exercises' probes in a sandboxed child (``child.py``) that receives only the inputs; read back
-plain data (bounded, validated, never unpickled); judge it here against the references with
-:func:`bplib.grading.judge`. A cell or an exercise that hangs or kills the child costs only
-itself: the child is restarted without it.
+the exercises' probes in a sandboxed child (``child.py``) that receives only the inputs and how to
+call the student's code (never the answer keys, :mod:`autograder.exercises`); read back plain data
+(bounded, validated, never unpickled); judge it here against the references with
+:func:`bplib.grading.judge`. The CPU time of each case is measured here, from outside the sandbox.
+A cell or an exercise that hangs or kills the child costs only itself: the child is restarted
+without it.
 """
 
 import base64
@@ -23,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 
-from autograder import sandbox
-from bplib.exercises import exercises
+from autograder import policy, sandbox
+from autograder.exercises import exercises
 from bplib.grading import Opaque, judge
 
 CHILD = Path(__file__).resolve().parent / "child.py"
@@ -47,6 +50,7 @@ class ExerciseResult:
     name: str
     passed: bool
     message: str
+    not_implemented: bool = False  # failed because a needed function is still a stub
 
 
 @dataclass
@@ -96,22 +100,25 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
     pending = list(definitions)
     deadline = time.monotonic() + timeouts.total
     while pending:
-        request = {"lesson": lesson,
-                   "cells": [[cid, src] for cid, src in cells if cid not in skip_cells],
-                   "exercises": [[name, [case.args for case in cases[name]]] for name in pending]}
+        request = {"cells": [[cid, src] for cid, src in cells if cid not in skip_cells],
+                   "exercises": [[name, interface(definitions[name]), [case.args for case in cases[name]]]
+                                 for name in pending]}
         try:
             for event in _run_child(request, timeouts, limits, deadline):
                 kind = event.get("event")
                 if kind == "cell" and event.get("status") == "error":
                     grade.cell_errors[str(event.get("id"))] = str(event.get("error", ""))[:2000]
-                elif kind == "missing":
+                elif kind == "missing" and event.get("name") in pending:
                     name = event["name"]
-                    failed_steps[name] = (f"{', '.join(map(str, event.get('names', [])))} is not "
-                                          "defined: did a cell fail, or was something renamed?")
+                    failed_steps[name] = (f"{', '.join(map(str, event.get('names', [])))[:200]} is "
+                                          "not defined: did a cell fail, or was something renamed?")
                     pending.remove(name)
                 elif kind == "case":
-                    name = event["name"]
-                    outcomes[name].append((str(event.get("status")), decode(event.get("value"))))
+                    name = event.get("name")
+                    if name not in pending or len(outcomes[name]) >= len(cases[name]):
+                        raise ChildDied(str(name), "sent results the grader did not ask for")
+                    outcomes[name].append((str(event.get("status")), decode(event.get("value")),
+                                           event["cpu_seconds"]))
                     if len(outcomes[name]) == len(cases[name]):
                         pending.remove(name)
             pending = []  # the child finished
@@ -136,15 +143,79 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
                 pending = []
     for cell_id, error in grade.cell_errors.items():
         if not any(cell_id in flag for flag in grade.flags):
-            last_line = error.splitlines()[-1][:300] if error else "an error"
-            grade.flags.append(f"cell {cell_id} raised {last_line}")
+            first_line = error.splitlines()[0][:300] if error else "an error"
+            grade.flags.append(f"cell {cell_id} raised {first_line}")
+    answers = _answer_sources(cells)
     for name, exercise in definitions.items():
         if name in failed_steps:
             grade.results[name] = ExerciseResult(name, False, f"{name}: {failed_steps[name]}")
             continue
         result = judge(exercise, outcomes[name], cases[name], seed)
-        grade.results[name] = ExerciseResult(name, result.passed, result.message)
+        failed = outcomes[name][result.failed_case] if 0 <= result.failed_case < len(outcomes[name]) else None
+        stub = bool(failed and failed[0] == "error" and str(failed[1]).startswith("NotImplementedError"))
+        grade.results[name] = ExerciseResult(name, result.passed, result.message, stub)
+        called = sorted({str(o[1]) for o in outcomes[name] if o[0] == "forbidden"})
+        if called:
+            grade.flags.append(f"{name}: the student's code called {', '.join(called)[:300]} "
+                               "(the course's policy: 0 points)")
+    _apply_policy(grade, definitions, answers)
     return grade
+
+
+def _answer_sources(cells):
+    """{exercise name: [source of each of its answer cells]} (grade ids ``<name>-answer``)."""
+    answers = {}
+    for cell_id, source in cells:
+        if str(cell_id).endswith("-answer"):
+            answers.setdefault(str(cell_id)[:-len("-answer")], []).append(source)
+    return answers
+
+
+def _apply_policy(grade, definitions, answers):
+    """An answer that uses bplib's own implementation of its exercise, or imports the grader's
+    package, scores 0 for that exercise, with a flag (:mod:`autograder.policy`)."""
+    for name, exercise in definitions.items():
+        used, grader = set(), False
+        for source in answers.get(name, []):
+            found, imports_grader = policy.uses_of(source, exercise.implemented_by)
+            used.update(found)
+            grader |= imports_grader
+        if used:
+            what = ", ".join(sorted(used))
+            grade.results[name] = ExerciseResult(name, False, (
+                f"{name}: your answer uses {what}, bplib's own version of what this exercise asks "
+                "you to write. Write it yourself (NumPy is fine): an answer that uses it scores 0 "
+                "points. (Later lessons use bplib freely.)"))
+            grade.flags.append(f"{name}: the answer uses {what} (the course's policy: 0 points)")
+        if grader:
+            grade.results[name] = ExerciseResult(name, False, (
+                f"{name}: your answer imports the course's grader (autograder), which holds the "
+                "answer keys and is not available when a notebook is graded."))
+            grade.flags.append(f"{name}: the answer imports the grader's package (autograder)")
+
+
+def interface(exercise):
+    """How the sandboxed child calls the student's code for ``exercise``: names only, no keys."""
+    return {"needs": list(exercise.needs), "probe": exercise.probe_name,
+            "strict_floats": exercise.strict_floats, "implemented_by": list(exercise.implemented_by)}
+
+
+def cpu_seconds(pid):
+    """CPU seconds (user + system) used so far by process ``pid`` and all its descendants,
+    including descendants already waited for; 0.0 if it is gone (psutil, read from /proc)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root] + root.children(recursive=True)
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def _run_child(request, timeouts, limits, deadline):
@@ -158,6 +229,7 @@ def _run_child(request, timeouts, limits, deadline):
                                stderr=subprocess.DEVNULL, start_new_session=True)
     step = "start"
     step_deadline = [time.monotonic() + timeouts.start]  # read by _lines as the step changes
+    clock = {}  # exercise name -> CPU seconds of the child when its current case began
     try:
         process.stdin.write(pickle.dumps(request))
         process.stdin.close()
@@ -174,6 +246,13 @@ def _run_child(request, timeouts, limits, deadline):
                 continue
             if kind == "exercise":
                 step, step_deadline[0] = str(event.get("name")), time.monotonic() + timeouts.exercise
+                clock.setdefault(step, cpu_seconds(process.pid))  # the first one counts
+            if kind == "case":
+                # CPU since this exercise began or its previous case ended, read here from /proc:
+                # clocks inside the sandbox (which the student can patch) play no part.
+                now = cpu_seconds(process.pid)
+                event["cpu_seconds"] = max(0.0, now - clock.get(step, 0.0))
+                clock[step] = now
             if kind == "end":
                 return
             yield event

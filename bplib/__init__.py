@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "autograd", "graph_drawing", "layers", "losses", "init", "network", "optim", "gradcheck",
-    "data", "train", "plotting", "widgets", "grading", "exercises",
+    "data", "train", "plotting", "widgets", "grading", "checks", "probes",
 }
 
 

@@ -1,32 +1,65 @@
 """Exercise checks with messages written for learners.
 
 An :class:`Exercise` says what the learner writes (``needs``: the names of their functions or
-answers), how to call it (``probe``), which inputs to try (``cases``: random inputs drawn from a
-seed, each with the output trusted reference code gives) and which typical mistakes to recognise
-(``mistakes``). One definition serves two places:
+answers), how to call it (``probe``, a function of :mod:`bplib.probes`), which inputs to try
+(``cases``: random inputs drawn from a seed, each with the output trusted reference code gives),
+which typical mistakes to recognise (``mistakes``) and which bplib functions already implement it
+(``implemented_by``: an answer that calls them scores 0). The definitions themselves are answer
+keys and live on the grading side (:mod:`autograder.exercises`); this module holds what both sides
+share and what a learner may read:
 
-* a notebook's test cell calls ``check("sigmoid", sigmoid)``: the cases run in the learner's kernel
-  and the first failure is explained (which output, which element, by how much, a likely cause);
-* the trusted grader (``autograder/``) runs the learner's code in a sandboxed process that sends
-  back only plain numbers, and :func:`judge` compares them in the grader's own process.
+* :func:`run_case` runs the learner's code on one case's inputs and returns plain data; in grading
+  it runs inside the sandbox, where the answer keys are absent;
+* :func:`judge` compares plain data with the expected outputs and writes the message (which output,
+  which element, by how much, a likely cause); in grading it runs in the grader's own process;
+* :func:`check_exercise` does both in the learner's kernel, for a notebook's test cell
+  (:func:`bplib.checks.checker`).
 
 Visible checks use fixed seeds; ``hidden=True`` draws a fresh seed each run (printed on failure,
-so ``check(..., seed=that_seed)`` repeats it), so a hard-coded answer cannot pass.
+so ``check(..., hidden=True, seed=that_seed)`` repeats it), so a hard-coded answer cannot pass.
 """
 
 import copy
 import os
+import sys
+import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["Case", "Mistake", "Exercise", "Result", "ExerciseFailed", "check_exercise", "judge",
-           "run_case", "plain", "compare_values", "describe", "Opaque"]
+           "run_case", "plain", "compare_values", "describe", "Opaque", "Tripwire"]
 
 
 class ExerciseFailed(AssertionError):
-    """An exercise check failed; the message says what is wrong and hints at why."""
+    """An exercise check failed; the message says what is wrong and hints at why.
+
+    In IPython (JupyterLab, nbgrader) it shows as a compact block, the message alone, with no
+    traceback frames from this library: IPython calls :meth:`_render_traceback_` (see IPython's
+    ``InteractiveShell.showtraceback``). The cell still fails, so nbgrader gives it no points.
+    """
+
+    def _render_traceback_(self):
+        return render_block(str(self))
+
+
+RED, BOLD, RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+
+
+def render_block(message):
+    """The lines IPython shows for a failed check: a red first line, the rest as they are."""
+    first, *rest = str(message).splitlines() or [""]
+    return [f"{RED}{BOLD}\u2718 {first}{RESET}", *rest]
+
+
+def not_implemented(needs):
+    """The one-line error a test cell shows while an exercise is still a stub."""
+    error = NotImplementedError(f"{', '.join(needs)}: not implemented yet -- replace "
+                                "`raise NotImplementedError()` with your code")
+    error._render_traceback_ = lambda: [f"{RED}{error}{RESET}"]
+    return error
 
 
 @dataclass(frozen=True)
@@ -51,10 +84,17 @@ class Exercise:
     """One graded exercise. ``name`` is the grade_id of its test cell in the notebook.
 
     ``probe(*learner_objects, *case.args)`` returns the output to judge; by default it calls the
-    first needed function with the case's arguments. ``outputs`` names the parts of a tuple output
-    (e.g. ``("dx", "dW", "db")``). ``strict_floats`` makes overflow and invalid operations (NaN)
-    failures, for exercises that ask for a numerically stable formula. ``compare(got, case)``, if
-    given, replaces the value comparison and returns a message or None.
+    first needed function with the case's arguments; it must be a module-level function of
+    :mod:`bplib.probes` (the sandbox imports it by name). ``outputs`` names the parts of a tuple
+    output (e.g. ``("dx", "dW", "db")``). ``strict_floats`` makes overflow and invalid operations
+    (NaN) failures, for exercises that ask for a numerically stable formula. ``compare(got, case)``,
+    if given, replaces the value comparison and returns a message or None.
+
+    ``implemented_by``: dotted names of the bplib functions, classes or methods that already do
+    what the exercise asks (e.g. ``"bplib.layers.ReLU"``); an answer that calls one of them fails
+    with a message naming it (the course's policy: a lesson's exercises are written by hand; later
+    lessons use bplib freely). ``cpu_limit``: seconds of CPU time one case may take, measured
+    outside the learner's code (by the grader, from outside the sandbox, in grading).
     """
     name: str
     needs: tuple
@@ -66,11 +106,20 @@ class Exercise:
     atol: float = 1e-9
     strict_floats: bool = False
     compare: object = None
+    implemented_by: tuple = ()
+    cpu_limit: float = None
 
     def call(self, objects, args):
         if self.probe is not None:
             return self.probe(*objects, *args)
         return objects[0](*args)
+
+    @property
+    def probe_name(self):
+        """``"module:function"`` of the probe (None for the default call), for the sandbox."""
+        if self.probe is None:
+            return None
+        return f"{self.probe.__module__}:{self.probe.__qualname__}"
 
 
 @dataclass
@@ -127,24 +176,131 @@ def plain(value, _depth=0):
 
 
 def run_case(exercise, objects, case):
-    """Run the learner's code on one case: ``("ok", plain output)`` or ``("error", "Type: text")``.
+    """Run the learner's code on one case: ``(status, value)`` with status
+
+    * ``"ok"``: value is the output as :func:`plain` data;
+    * ``"error"``: value is ``"Type: message"`` and where in the learner's code it was raised;
+    * ``"forbidden"``: value is the dotted name of the bplib function the learner's code called
+      (one of ``exercise.implemented_by``).
 
     The arguments are deep copies, so an answer that changes its inputs in place is still judged
-    on the original inputs (and still passes if it returns the right values).
+    on the original inputs (and still passes if it returns the right values). NotImplementedError
+    (a stub) is re-raised.
     """
     args = copy.deepcopy(case.args)
+    tripwire = Tripwire(exercise.implemented_by)
     try:
-        with warnings.catch_warnings(), np.errstate(**_errstate(exercise)):
+        with warnings.catch_warnings(), np.errstate(**_errstate(exercise)), tripwire:
             warnings.simplefilter("ignore", RuntimeWarning)
-            return "ok", plain(exercise.call(objects, args))
+            value = exercise.call(objects, args)
     except NotImplementedError:
         raise
     except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
-        return "error", f"{type(error).__name__}: {error}"[:2000]
+        if tripwire.called:
+            return "forbidden", tripwire.called
+        return "error", describe_error(error)
+    if tripwire.called:
+        return "forbidden", tripwire.called
+    return "ok", plain(value)
 
 
 def _errstate(exercise):
     return dict(over="raise", invalid="raise", divide="raise") if exercise.strict_floats else {}
+
+
+# --- where an error was raised ------------------------------------------------------------------
+
+_LIBRARY_PATHS = tuple({os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.__file__),
+                        os.path.dirname(np.__file__)})
+
+
+def _is_learner_frame(filename):
+    """Code the learner wrote: a notebook cell, not a file of bplib, NumPy or the standard library."""
+    if filename.startswith("<cell ") or filename.startswith("<ipython-input"):
+        return True
+    if filename.startswith("<"):
+        return False
+    path = os.path.abspath(filename)
+    return not (path.startswith(_LIBRARY_PATHS) or "site-packages" in path or "dist-packages" in path)
+
+
+def describe_error(error):
+    """``"Type: message"`` plus, when it was raised in the learner's own code, where:
+    ``"(in relu, line 3: return max(z, 0))"``, from the learner's innermost frame."""
+    text = f"{type(error).__name__}: {error}"[:1500]
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_learner_frame(f.filename)]
+    if frames:
+        frame = frames[-1]
+        where = frame.filename[6:-1] if frame.filename.startswith("<cell ") else None
+        place = f"your cell {where}, " if where else ""
+        line = (frame.line or "").strip()
+        code = f": {line[:160]}" if line else ""
+        text += f"\n  (raised in {frame.name}: {place}line {frame.lineno}{code})"
+    return text
+
+
+# --- the policy on calling bplib ----------------------------------------------------------------
+
+class Tripwire:
+    """Notes the first call to any of ``names`` (dotted names of bplib functions, classes or
+    methods) while active: ``with Tripwire(names) as wire: ...; wire.called``.
+
+    A class stands for every function defined in its body. Implemented with ``sys.setprofile``
+    (Python's profiling hook: one callback per Python-level call), so it is only installed for
+    exercises that have ``implemented_by`` names. It sees calls however the function was reached
+    (imported, looked up with getattr, passed around); code that removes the hook or reloads
+    bplib's modules escapes it, which is why the grader also looks at the answer's source.
+    """
+
+    def __init__(self, names):
+        self.names = tuple(names)
+        self.called = None
+        self._codes = None
+        self._previous = None
+
+    def __enter__(self):
+        if self.names:
+            self._codes = _code_objects(self.names)
+            self._previous = sys.getprofile()
+            sys.setprofile(self._hook)
+        return self
+
+    def _hook(self, frame, event, arg):
+        if event == "call" and self.called is None:
+            name = self._codes.get(frame.f_code)
+            if name is not None:
+                self.called = name
+
+    def __exit__(self, *exc):
+        if self.names:
+            sys.setprofile(self._previous)
+        return False
+
+
+def _code_objects(names):
+    """{code object: dotted name} of every function ``names`` stand for."""
+    import importlib
+    import inspect
+
+    codes = {}
+    for name in names:
+        module_name, _, attribute = name.partition(".")
+        target, parts = importlib.import_module(module_name), attribute.split(".")
+        while parts:  # the longest importable module prefix, then attributes
+            try:
+                target = importlib.import_module(f"{target.__name__}.{parts[0]}")
+                parts.pop(0)
+            except (ImportError, AttributeError):
+                break
+        for part in parts:
+            target = getattr(target, part)
+        functions = ([v for v in vars(target).values() if inspect.isfunction(v)]
+                     if inspect.isclass(target) else [target])
+        for function in functions:
+            function = inspect.unwrap(function)
+            if hasattr(function, "__code__"):
+                codes[function.__code__] = name
+    return codes
 
 
 def judge(exercise, outcomes, cases, seed=None):
@@ -160,11 +316,25 @@ def judge(exercise, outcomes, cases, seed=None):
                   f"\u2714 {exercise.name}: all {len(cases)} checks passed.")
 
 
-def judge_case(exercise, index, total, case, outcome, seed=None):
-    """The learner-facing message for one failed case, or None if the outcome is right."""
-    status, got = outcome
+def judge_case(exercise, index, total, case, outcome, seed=None, cases=None):
+    """The learner-facing message for one failed case, or None if the outcome is right.
+
+    ``outcome`` is ``(status, value)`` from :func:`run_case`, optionally with a third item, the CPU
+    seconds the case took (checked against ``exercise.cpu_limit``). ``seed`` (hidden checks) is
+    mentioned, with the call that repeats the case, when the case's inputs depend on it.
+    """
+    status, got = outcome[0], outcome[1]
+    cpu = outcome[2] if len(outcome) > 2 else None
     if status == "error":
         problem = _error_message(exercise, got)
+    elif status == "forbidden":
+        problem = (f"your code calls {got}, bplib's own version of what this exercise asks you to "
+                   "write. Write it yourself (NumPy is fine): an answer that calls it scores 0 "
+                   "points. (Later lessons use bplib freely.)")
+    elif exercise.cpu_limit is not None and cpu is not None and cpu > exercise.cpu_limit:
+        problem = (f"this check took {cpu:.1f} s of CPU time; the limit is {exercise.cpu_limit:g} s. "
+                   "Make it faster (fewer epochs, a smaller network, vectorised NumPy instead of "
+                   "Python loops).")
     elif exercise.compare is not None:
         problem = exercise.compare(got, case)
     else:
@@ -176,9 +346,46 @@ def judge_case(exercise, index, total, case, outcome, seed=None):
     if not problem:
         return None
     where = f"check {index + 1} of {total} ({case.label or _describe_args(case.args)})"
-    repeat = (f"\n  (These inputs came from seed {seed}: check({exercise.name!r}, ..., seed={seed}) "
-              "repeats them.)") if seed is not None else ""
+    repeat = ""
+    if seed is not None and _depends_on_seed(exercise, index, case, seed):
+        repeat = (f"\n  (These inputs came from seed {seed}: check({exercise.name!r}, "
+                  f"{', '.join(exercise.needs)}, hidden=True, seed={seed}) repeats them.)")
     return f"{exercise.name}: {where} failed.\n  {problem}{repeat}"
+
+
+def _depends_on_seed(exercise, index, case, seed):
+    """Whether case ``index`` of a hidden check changes with the seed (fixed cases do not)."""
+    try:
+        other = exercise.cases(np.random.default_rng(seed ^ 0x5EED), True)
+        return index >= len(other) or not _same(other[index].args, case.args)
+    except Exception:  # noqa: BLE001 - when in doubt, mention the seed
+        return True
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True)))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# Errors whose NumPy or Python wording points the wrong way, with what a learner should read.
+ERROR_HINTS = (
+    ("truth value of an array with more than one element is ambiguous",
+     "Python's own `max`, `min`, `if` and `and` look at a whole array at once, and an array of "
+     "several numbers is neither true nor false. Work elementwise with NumPy instead: "
+     "np.maximum(z, 0), np.where(condition, a, b), np.abs(z)."),
+    ("matmul: Input operand",
+     "the inner dimensions of a matrix product must agree: (N, D) @ (D, M) -> (N, M). Write the "
+     "shape of each array next to the product; a transpose (.T) is usually missing or extra."),
+)
 
 
 def _error_message(exercise, text):
@@ -189,14 +396,21 @@ def _error_message(exercise, text):
     if kind == "FloatingPointError" and exercise.strict_floats:
         return (f"your code raised {text} -- an overflow or invalid operation (NaN). Use the "
                 "numerically stable formula: never take exp of a large positive number.")
+    for pattern, hint in ERROR_HINTS:
+        if pattern in text:
+            return f"your code raised {text}\n  Hint: {hint}"
     return f"your code raised {text}"
 
 
 def check_exercise(exercises, name, *objects, hidden=False, seed=None):
-    """Run exercise ``name`` in this kernel; print a tick or raise :class:`ExerciseFailed`."""
+    """Run exercise ``name`` in this kernel; print a tick or raise :class:`ExerciseFailed`.
+
+    ``exercises``: {name: Exercise}. Raises KeyError for an unknown name, TypeError for the wrong
+    number of objects, NotImplementedError (one line in IPython) while a needed function is a stub.
+    """
     __tracebackhide__ = True
     if name not in exercises:
-        raise KeyError(f"no exercise called {name!r}; this lesson has {sorted(exercises)}")
+        raise KeyError(f"no exercise called {name!r}; this lesson has {', '.join(sorted(exercises))}")
     exercise = exercises[name]
     if len(objects) != len(exercise.needs):
         raise TypeError(f"check({name!r}, ...) needs {len(exercise.needs)} object(s): "
@@ -205,14 +419,15 @@ def check_exercise(exercises, name, *objects, hidden=False, seed=None):
         seed = int.from_bytes(os.urandom(4), "little") if hidden else 0
     cases = exercise.cases(np.random.default_rng(seed), hidden)
     for index, case in enumerate(cases):
+        start = time.process_time()
         try:
-            outcome = run_case(exercise, objects, case)
-        except NotImplementedError as error:
-            raise NotImplementedError(f"{', '.join(exercise.needs)}: not implemented yet -- replace "
-                                      "`raise NotImplementedError()` with your code") from error
+            status, value = run_case(exercise, objects, case)
+        except NotImplementedError:
+            raise not_implemented(exercise.needs) from None
+        outcome = (status, value, time.process_time() - start)
         message = judge_case(exercise, index, len(cases), case, outcome, seed if hidden else None)
         if message:
-            raise ExerciseFailed(message)
+            raise ExerciseFailed(message) from None
     print(f"\u2714 {exercise.name}: all {len(cases)} checks passed.")
 
 
@@ -241,7 +456,7 @@ def compare_values(got, expected, names=(), rtol=1e-6, atol=1e-9, batch=None):
                 return f"the key {key!r} is missing"
             problem = compare_values(got[key], e, (), rtol, atol, batch)
             if problem:
-                return f"[{key!r}]: {problem}"
+                return f"{key}: {problem}"
         return None
     if isinstance(got, np.ndarray) and got.ndim == 0:
         got = got.item()

@@ -10,8 +10,8 @@ from notebook_tools import answer_sources, errors, execute, grade_id, is_answer,
 
 from autograder import notebooks
 from autograder.course import REPO, lessons, release_notebook, source_notebook
+from autograder.exercises import LESSONS, exercises
 from autograder.release import check_source, release
-from bplib.exercises import LESSONS, exercises
 
 LESSON_NAMES = lessons()
 
@@ -128,7 +128,7 @@ def test_lesson_04_notebook_and_grader_share_the_buggy_networks():
     must debug exactly the code the grader's probes use."""
     import inspect
 
-    from bplib.exercises import gradient_checking
+    from bplib.probes import gradient_checking
 
     setup = "\n".join(c.source for c in notebooks.read(source_notebook("04-gradient-checking")).cells
                       if c.cell_type == "code")

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bplib.exercises import vanishing_exploding as lesson  # noqa: E402
+from autograder.exercises import vanishing_exploding as lesson  # noqa: E402
 from bplib.layers import Linear  # noqa: E402
 from bplib.widgets import depth  # noqa: E402
 from bplib.widgets.depth import depth_statistics, diagnosis  # noqa: E402
@@ -160,7 +160,7 @@ def test_explorer_has_the_agreed_controls(monkeypatch):
 
 def test_explorer_with_no_learner_functions_says_it_uses_the_references(monkeypatch):
     _headful(monkeypatch)
-    assert "Using bplib's reference functions" in _note(depth.depth_explorer())
+    assert "Using the course's reference functions" in _note(depth.depth_explorer())
 
 
 def test_explorer_with_unimplemented_stubs_shows_the_reference_and_a_note(monkeypatch):

@@ -1,5 +1,6 @@
 """What both explorers share: headless detection and falling back to reference functions."""
 
+import importlib
 import os
 
 
@@ -14,6 +15,18 @@ def headless_placeholder(name):
     from IPython.display import Markdown
 
     return Markdown(f"*{name}: interactive only (this notebook is being run without a front end).*")
+
+
+def reference(module, name):
+    """The course's reference implementation ``name`` from its answer keys
+    (``autograder.exercises.<module>``), imported only when an explorer needs it: the keys are
+    installed with the course but absent from the grading sandbox, where explorers do not run.
+    Raises ImportError saying what to install."""
+    try:
+        return getattr(importlib.import_module(f"autograder.exercises.{module}"), name)
+    except ImportError:
+        raise ImportError(f"the explorer needs the course's reference {name} (the `autograder` "
+                          "package, installed with the course: `pip install -e .`)") from None
 
 
 def choose(learner_function, reference, probe_args, name):

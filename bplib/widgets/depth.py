@@ -7,7 +7,7 @@ the gradients of a deep network.
 * :func:`depth_explorer` puts sliders and menus on top and redraws one figure into one ``Output``.
 
 The explorer takes the learner's lesson-07 functions (``xavier_init``, ``he_init``,
-``clip_grad_norm``, ``layer_gradient_norms``) and uses bplib's reference for each one that is not
+``clip_grad_norm``, ``layer_gradient_norms``) and uses the course's reference for each one that is not
 written yet or fails, saying so in a note above the plot.
 """
 
@@ -16,16 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bplib.exercises.vanishing_exploding import (
-    network_after_backward,
-    reference_clip_grad_norm,
-    reference_he_init,
-    reference_layer_gradient_norms,
-    reference_xavier_init,
-)
+from bplib import init as bplib_init
 from bplib.layers import Linear
 from bplib.losses import SoftmaxCrossEntropyLoss
 from bplib.network import mlp
+from bplib.probes.vanishing_exploding import network_after_backward
 from bplib.widgets import common
 
 __all__ = ["depth_explorer", "depth_statistics", "DepthStatistics", "diagnosis", "INITIALISERS"]
@@ -40,9 +35,13 @@ VANISHING, EXPLODING = 1e-3, 1e3  # rules of thumb for the verdict, see diagnosi
 INITIALISERS = {  # name -> init(fan_in, fan_out, rng), the learner's signature
     "small": lambda fan_in, fan_out, rng: rng.normal(0.0, 0.01, (fan_in, fan_out)),
     "large": lambda fan_in, fan_out, rng: rng.normal(0.0, 1.0, (fan_in, fan_out)),
-    "xavier": reference_xavier_init,
-    "he": reference_he_init,
+    "xavier": lambda fan_in, fan_out, rng: bplib_init.xavier_normal((fan_in, fan_out), rng),
+    "he": lambda fan_in, fan_out, rng: bplib_init.he_normal((fan_in, fan_out), rng),
 }
+
+
+def _reference(name):
+    return common.reference("vanishing_exploding", f"reference_{name}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
     if not 1 <= depth <= MAX_DEPTH or not 1 <= width <= MAX_WIDTH:
         raise ValueError(f"depth must be in [1, {MAX_DEPTH}] and width in [1, {MAX_WIDTH}]")
     initialiser = {**INITIALISERS, **(initialisers or {})}[init]
-    norms_of = layer_gradient_norms or reference_layer_gradient_norms
+    norms_of = layer_gradient_norms or _reference("layer_gradient_norms")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch_size, width))
     labels = rng.integers(0, n_classes, batch_size)
@@ -112,7 +111,7 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
         total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
         clipped = None
         if clip_norm is not None:
-            (clip_grad_norm or reference_clip_grad_norm)(grads, clip_norm)
+            (clip_grad_norm or _reference("clip_grad_norm"))(grads, clip_norm)
             clipped = _as_norms(norms_of(model), depth)
     mean, std, flat = (np.array([statistic(h) for h in hidden], dtype=float)
                        for statistic in (np.mean, np.std, _flat_fraction(activation)))
@@ -200,9 +199,7 @@ def _guarded(name, function):
     return call
 
 
-_REFERENCES = {"xavier_init": reference_xavier_init, "he_init": reference_he_init,
-               "clip_grad_norm": reference_clip_grad_norm,
-               "layer_gradient_norms": reference_layer_gradient_norms}
+_REFERENCES = ("xavier_init", "he_init", "clip_grad_norm", "layer_gradient_norms")
 
 
 def _probe_args(name):
@@ -218,13 +215,14 @@ def choose_functions(**learner_functions):
     runs on a small example (right shape / length), else the reference. ``yours`` lists the names
     of the learner's functions in use; ``notes`` says which fell back and why."""
     functions, yours, notes = {}, [], []
-    for name, reference in _REFERENCES.items():
+    for name in _REFERENCES:
+        reference = _reference(name)
         learner = learner_functions.get(name)
         chosen, note = common.choose(learner, reference, _probe_args(name), name)
         if learner is not None and not note:
             problem = _output_problem(name, chosen)
             if problem:
-                chosen, note = reference, f"Your {name} {problem}: showing bplib's reference."
+                chosen, note = reference, f"Your {name} {problem}: showing the course's reference."
             else:
                 yours.append(name)
         functions[name] = chosen
@@ -260,7 +258,7 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
     a figure of the per-layer gradient norms (log axis) and activation statistics.
 
     Pass your own lesson-07 functions to see them at work; each one that is missing, not
-    implemented yet or failing is replaced by bplib's reference, with a note saying so. Returns a
+    implemented yet or failing is replaced by the course's reference, with a note saying so. Returns a
     VBox (the last line of a cell shows it). Without a front end it returns a short placeholder.
     """
     if common.headless():
@@ -293,7 +291,7 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
 
     def show_notes():
         lines = [f"Using your own {', '.join(yours)}." if yours
-                 else "Using bplib's reference functions."] + notes
+                 else "Using the course's reference functions."] + notes
         note_box.value = "<b>Note:</b> " + "<br>".join(lines)
 
     def redraw(change=None):
@@ -305,9 +303,9 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
                 stats = _statistics(functions, settings)
                 break
             except _LearnerFunctionFailed as failure:  # fall back for this function, from now on
-                functions[failure.name] = _REFERENCES[failure.name]
+                functions[failure.name] = _reference(failure.name)
                 yours.remove(failure.name)
-                notes.append(f"Your {failure.name} raised {failure}. Showing bplib's reference instead.")
+                notes.append(f"Your {failure.name} raised {failure}. Showing the course's reference instead.")
             except (ArithmeticError, ValueError) as error:  # e.g. activations overflowing to inf
                 show_notes()
                 status.value = f"This setting cannot be computed: {error}"

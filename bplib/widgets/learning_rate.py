@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bplib.exercises.update_rule import reference_sgd_step
 from bplib.widgets import common
 
 __all__ = ["PROBLEMS", "Run", "gradient_descent", "learning_rate_explorer"]
@@ -146,7 +145,7 @@ def critical_rate(problem):
 def gradient_descent(problem="valley", learning_rate=0.09, steps=50, sgd_step=None):
     """Run ``steps`` steps of gradient descent on ``problem`` and return a :class:`Run`.
 
-    Each step is ``w = sgd_step(w, gradient, learning_rate)`` (bplib's reference if ``sgd_step`` is
+    Each step is ``w = sgd_step(w, gradient, learning_rate)`` (the course's reference if ``sgd_step`` is
     None), for every parameter array. A run whose loss grows beyond ``BLOWUP`` times its start, or
     becomes NaN/inf, is stopped there. No widgets, no plotting: this is what the explorer times.
     """
@@ -156,7 +155,7 @@ def gradient_descent(problem="valley", learning_rate=0.09, steps=50, sgd_step=No
     steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
-    step = reference_sgd_step if sgd_step is None else sgd_step
+    step = _reference_sgd_step() if sgd_step is None else sgd_step
     if problem == "network":
         return _network_run(learning_rate, steps, step)
     quadratic = _quadratic(problem)
@@ -374,7 +373,7 @@ def _plain_log_axes(ax):
 def learning_rate_explorer(sgd_step=None, problem="valley", learning_rate=0.09, steps=50):
     """Gradient descent with a log-scale learning-rate slider, a steps slider and a problem menu.
 
-    ``sgd_step(w, grad, learning_rate) -> new_w``: your lesson-05 function (bplib's reference if
+    ``sgd_step(w, grad, learning_rate) -> new_w``: your lesson-05 function (the course's reference if
     None, or if yours is not implemented yet or raises, with a note saying so). Returns a VBox.
     """
     if common.headless():
@@ -410,9 +409,10 @@ def learning_rate_explorer(sgd_step=None, problem="valley", learning_rate=0.09, 
 def _choose_step(sgd_step):
     """The step function to use and a note saying whose it is (and why)."""
     probe = (np.array([1.0, -2.0]), np.array([0.5, 0.25]), 0.1)
+    reference_sgd_step = _reference_sgd_step()
     step, note = common.choose(sgd_step, reference_sgd_step, probe, "sgd_step")
     if sgd_step is None:
-        return step, "using bplib's reference sgd_step (pass sgd_step=sgd_step to use yours)."
+        return step, "using the course's reference sgd_step (pass sgd_step=sgd_step to use yours)."
     if note:
         return step, note
     expected = reference_sgd_step(*probe)
@@ -422,11 +422,15 @@ def _choose_step(sgd_step):
         got = None
     if got is None or got.shape != expected.shape:
         return reference_sgd_step, ("your sgd_step does not return an array shaped like w (run its "
-                                    "test cell): showing bplib's reference.")
+                                    "test cell): showing the course's reference.")
     if not np.allclose(got, expected):
         return step, ("your sgd_step runs but gives a different result from the reference on a test "
                       "input (run its test cell); the plots below use yours.")
     return step, "using your sgd_step."
+
+
+def _reference_sgd_step():
+    return common.reference("update_rule", "reference_sgd_step")
 
 
 def _show(out, fig):

@@ -1,29 +1,31 @@
 """Lesson 07-vanishing-exploding: layer_gradient_norms, xavier_init, he_init, clip_grad_norm and
 deep_config (a configuration that trains a 20-layer network, judged by training it).
 
-Also the lesson's helpers: the reference implementations (the depth explorer falls back to them
-while the learner's own are not written yet) and :func:`train_deep_network`, the training run that
-grades ``deep_config`` and that learners may call themselves.
+The probes and :func:`bplib.probes.vanishing_exploding.train_deep_network` (the training run that
+grades ``deep_config``, which learners may call themselves) are learner-side code.
 """
 
 import copy
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from bplib import data, init
+from bplib import init
 from bplib.grading import Case, Exercise, compare_values, describe, plain
 from bplib.layers import Linear
-from bplib.losses import SoftmaxCrossEntropyLoss
-from bplib.network import mlp
-from bplib.optim import SGD
-from bplib.train import accuracy, fit
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-INITS = ("small", "large", "xavier", "he")
-
+from bplib.probes.vanishing_exploding import (
+    ACTIVATIONS,
+    EPOCHS,
+    INITS,
+    REQUIRED_ACCURACY,
+    clip_probe,
+    config_probe,
+    config_problem,
+    init_probe,
+    norms_probe,
+    train_deep_network,
+)
 
 # --- references -----------------------------------------------------------------------------------
 
@@ -52,19 +54,6 @@ def reference_clip_grad_norm(grads, max_norm):
     return total
 
 
-def network_after_backward(sizes, activation, init_name, seed, batch_size=5):
-    """A bplib MLP of ``sizes`` after one forward and backward pass of a random batch (cross-entropy
-    with random labels), so every layer's ``grads`` holds this batch's gradients."""
-    rng = np.random.default_rng(seed)
-    model = mlp(list(sizes), activation=activation, init=init_name, rng=rng)
-    x = rng.normal(size=(batch_size, sizes[0]))
-    labels = rng.integers(0, sizes[-1], batch_size)
-    loss = SoftmaxCrossEntropyLoss()
-    loss.forward(model.forward(x), labels)
-    model.backward(loss.backward())
-    return model
-
-
 def _hint(got, case, probe, wrong_answers, part=None):
     """The hint of the first wrong answer whose output (through ``probe``) equals ``got`` (or,
     with ``part``, whose ``output[part]`` equals ``got[part]``)."""
@@ -84,16 +73,6 @@ def _hint(got, case, probe, wrong_answers, part=None):
 
 
 # --- layer_gradient_norms -------------------------------------------------------------------------
-
-def norms_probe(layer_gradient_norms, sizes, activation, init_name, seed):
-    """Build the case's network, run a backward pass with bplib, then call the learner's function."""
-    model = network_after_backward(sizes, activation, init_name, seed)
-    norms = layer_gradient_norms(model)
-    try:
-        return np.array([float(value) for value in norms])
-    except (TypeError, ValueError):
-        return norms  # judged (and explained) by compare_norms
-
 
 def norms_cases(rng, hidden):
     specs = [((3, 4, 2), "relu", "he", "a 3-4-2 ReLU network"),
@@ -178,17 +157,6 @@ LAYER_GRADIENT_NORMS = Exercise(
 MIN_SAMPLE = 40_000  # entries needed to judge the variance (relative sd of the estimate <= 0.7%)
 VARIANCE_TOLERANCE = 0.06
 MEAN_TOLERANCE = 0.05  # |mean| below 5% of the target standard deviation
-
-
-def init_probe(init_function, fan_in, fan_out, seed):
-    """The weights for one seed, and whether the same seed repeats them and another seed does not."""
-    W = init_function(fan_in, fan_out, np.random.default_rng(seed))
-    again = init_function(fan_in, fan_out, np.random.default_rng(seed))
-    other = init_function(fan_in, fan_out, np.random.default_rng(seed + 1))
-    W_array = np.asarray(W)
-    return {"W": W_array, "type": type(W).__name__,
-            "reproducible": bool(np.array_equal(W_array, np.asarray(again))),
-            "varies": W_array.size <= 1 or not np.array_equal(W_array, np.asarray(other))}
 
 
 def _fan_pairs(rng, hidden, fixed):
@@ -310,14 +278,6 @@ HE_INIT = Exercise("he_init", ("he_init",), init_cases(he_variance), probe=init_
 
 # --- clip_grad_norm ---------------------------------------------------------------------------------
 
-def clip_probe(clip_grad_norm, grads, max_norm):
-    """Call the learner's function on a list of arrays; return what it returned and the arrays
-    themselves afterwards (the same array objects: clipping must change them in place)."""
-    arrays = list(grads)
-    returned = clip_grad_norm(grads, max_norm)
-    return {"returned": returned, "grads": tuple(arrays)}
-
-
 def clip_cases(rng, hidden):
     specs = [([np.array([3.0, 4.0])], 1.0, "one array [3, 4] (norm 5), max_norm 1"),
              ([np.array([3.0]), np.array([[4.0]])], 10.0, "norm 5 below max_norm 10: untouched"),
@@ -430,84 +390,7 @@ CLIP_GRAD_NORM = Exercise("clip_grad_norm", ("clip_grad_norm",), clip_cases, pro
                           compare=compare_clip)
 
 
-# --- deep_config: a configuration that trains a deep network -------------------------------------
-
-DEPTH = 20          # Linear layers
-WIDTH = 32          # units per hidden layer
-EPOCHS = 25
-BATCH_SIZE = 40
-MOMENTUM = 0.5
-REQUIRED_ACCURACY = 0.9
-CONFIG_KEYS = ("activation", "init", "learning_rate", "clip_norm")
-
-
-@dataclass
-class DeepRun:
-    """What :func:`train_deep_network` did: the History, the final training accuracy, the model."""
-    history: object
-    accuracy: float
-    model: object
-
-    @property
-    def trains(self):
-        return not self.history.diverged and self.accuracy >= REQUIRED_ACCURACY
-
-
-def deep_task_data(seed=0):
-    """The task: XOR, 200 points near the corners of the square (no straight line separates them)."""
-    return data.xor(n=200, noise=0.15, rng=seed)
-
-
-def train_deep_network(config, seed=0):
-    """Train a 20-layer MLP (width 32) on :func:`deep_task_data` with the ``config``'s activation,
-    initialisation, learning rate and gradient clipping: SGD with momentum 0.5, batches of 40,
-    25 epochs (125 steps). Returns a :class:`DeepRun`; ``run.trains`` is what the grader requires
-    (no divergence and a final training accuracy of at least 90%)."""
-    problem = config_problem(config)
-    if problem:
-        raise ValueError(problem)
-    X, y = deep_task_data(seed)
-    model = mlp([2] + [WIDTH] * (DEPTH - 1) + [2], activation=config["activation"],
-                init=config["init"], rng=seed + 1)
-    optimizer = SGD(model, float(config["learning_rate"]), momentum=MOMENTUM)
-    clip = config.get("clip_norm")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a divergence is reported in history.diverged
-        history = fit(model, SoftmaxCrossEntropyLoss(), optimizer, X, y, epochs=EPOCHS,
-                      batch_size=BATCH_SIZE, rng=seed + 2, clip_norm=None if clip is None else float(clip),
-                      progress=False)
-    final = float("nan") if history.diverged else accuracy(model, X, y)
-    return DeepRun(history, final, model)
-
-
-def config_problem(config):
-    """What is wrong with the form of ``config`` (a message), or None."""
-    if not isinstance(config, dict):
-        return (f"should return a dict with the keys {', '.join(CONFIG_KEYS)}; you returned "
-                f"{describe(config)}")
-    missing = [key for key in CONFIG_KEYS if key not in config]
-    unknown = [key for key in config if key not in CONFIG_KEYS]
-    if missing or unknown:
-        return (f"the dict needs exactly the keys {', '.join(CONFIG_KEYS)}"
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-                + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else ""))
-    if config["activation"] not in ACTIVATIONS:
-        return f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {config['activation']!r}"
-    if config["init"] not in INITS:
-        return f"init must be one of {', '.join(map(repr, INITS))}; got {config['init']!r}"
-    rate = config["learning_rate"]
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 10:
-        return f"learning_rate must be a number between 0 and 10; got {rate!r}"
-    clip = config["clip_norm"]
-    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
-                             or not 0 < clip < math.inf):
-        return f"clip_norm must be None (no clipping) or a positive number; got {clip!r}"
-    return None
-
-
-def config_probe(deep_config, seed):
-    return deep_config()
-
+# --- deep_config: a configuration that trains a deep network (bplib.probes.vanishing_exploding) --
 
 def config_cases(rng, hidden):
     seeds = [int(s) for s in rng.integers(1, 2 ** 31, 2)] if hidden else [0]

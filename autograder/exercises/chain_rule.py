@@ -12,6 +12,13 @@ import math
 
 from bplib.autograd import Value, topological_order
 from bplib.grading import Case, Exercise, Mistake
+from bplib.probes.chain_rule import (
+    build,
+    probe_backward,
+    probe_binary,
+    probe_topological_order,
+    probe_unary,
+)
 
 
 def numerical_derivative(f, x, h=1e-3):
@@ -79,32 +86,6 @@ LOCAL_DERIVATIVES = Exercise(
 
 
 # --- one operation's backward: add, mul, power, tanh, exp ---------------------------------------
-
-def probe_binary(op, x, y, dout, grad_a, grad_b, same):
-    """``out = op(a, b)`` (or ``op(a, a)``), then ``out._backward()`` with ``out.grad = dout``.
-
-    The inputs are bplib Values: the learner's function reads only their ``data`` and ``grad``.
-    """
-    a = Value(x)
-    a.grad = grad_a
-    b = a
-    if not same:
-        b = Value(y)
-        b.grad = grad_b
-    out = op(a, b)
-    out.grad = dout
-    out._backward()
-    return {"out.data": out.data, "a.grad": a.grad, "b.grad": b.grad}
-
-
-def probe_unary(op, x, dout, grad_a, *parameters):
-    a = Value(x)
-    a.grad = grad_a
-    out = op(a, *parameters)
-    out.grad = dout
-    out._backward()
-    return {"out.data": out.data, "a.grad": a.grad}
-
 
 def expected_binary(f, x, y, dout, grad_a, grad_b, same):
     if same:  # both paths from a to out: the total derivative of f(a, a)
@@ -227,19 +208,6 @@ EXP = op_exercise(
 
 # --- topological_order ----------------------------------------------------------------------------
 
-def probe_topological_order(topological_order, edges, root):
-    """Build the graph ``edges`` ((name, children names), children first) and return the names of
-    the nodes in the order the learner lists them ("?" for anything that is not one of them)."""
-    nodes = {}
-    for name, children in edges:
-        nodes[name] = Value(1.0, tuple(nodes[c] for c in children), "+" if children else "", name)
-    names = {id(node): name for name, node in nodes.items()}
-    order = topological_order(nodes[root])
-    if order is None or not hasattr(order, "__iter__"):
-        return order
-    return tuple(names.get(id(node), "?") for node in order)
-
-
 def _violation(order, children):
     """The first (node, child) with the child listed after the node, or None."""
     position = {name: i for i, name in enumerate(order)}
@@ -323,47 +291,17 @@ TOPOLOGICAL_ORDER = Exercise(
 
 # --- backward --------------------------------------------------------------------------------------
 
-# op -> (forward on floats, local derivatives given out and the inputs)
-OPS = {"+": (lambda a, b: a + b, lambda out, a, b: (1.0, 1.0)),
-       "-": (lambda a, b: a - b, lambda out, a, b: (1.0, -1.0)),
-       "*": (lambda a, b: a * b, lambda out, a, b: (b, a)),
-       "**2": (lambda a: a ** 2, lambda out, a: (2 * a,)),
-       "**3": (lambda a: a ** 3, lambda out, a: (3 * a ** 2,)),
-       "tanh": (math.tanh, lambda out, a: (1 - out ** 2,)),
-       "exp": (math.exp, lambda out, a: (out,))}
-
-
-def build(program, inputs):
-    """The graph of ``program`` ((target, op, operand names), ...) made of bplib Values with the
-    reference backward of each op. Returns the input nodes (a dict) and the root (the last target)."""
-    leaves = {name: Value(value, label=name) for name, value in inputs}
-    nodes = dict(leaves)
-    for target, op, operands in program:
-        forward, local = OPS[op]
-        children = tuple(nodes[name] for name in operands)
-        out = Value(forward(*(c.data for c in children)), children, op, target)
-
-        def _backward(out=out, children=children, local=local):
-            for child, d in zip(children, local(out.data, *(c.data for c in children))):
-                child.grad += out.grad * d
-        out._backward = _backward
-        nodes[target] = out
-    return leaves, nodes[program[-1][0]]
+# op -> its forward on floats (the probes build the same ops with bplib's Value)
+OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+       "**2": lambda a: a ** 2, "**3": lambda a: a ** 3, "tanh": math.tanh, "exp": math.exp}
 
 
 def evaluate(program, inputs):
     """Every value the program computes, with plain floats: {name: value}, inputs included."""
     values = dict(inputs)
     for target, op, operands in program:
-        values[target] = OPS[op][0](*(values[name] for name in operands))
+        values[target] = OPS[op](*(values[name] for name in operands))
     return values
-
-
-def probe_backward(backward, program, inputs, calls):
-    leaves, root = build(program, inputs)
-    for _ in range(calls):
-        backward(root)
-    return {f"{name}.grad": leaf.grad for name, leaf in leaves.items()}
 
 
 def reference_backward(program, inputs, calls):

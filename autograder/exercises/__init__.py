@@ -1,13 +1,16 @@
-"""The graded exercises of each lesson: trusted references, random cases and typical mistakes.
+"""The answer keys: each graded exercise's reference code, random cases and typical mistakes.
 
-In a notebook, ``check = checker("01-forward-pass")`` gives ``check("sigmoid", sigmoid)``; the
-trusted grader reads the same definitions through :func:`exercises`.
+This package is grading-side code. The sandbox that runs student code does not contain it, so a
+submission can neither import nor read it; the notebooks reach it only through
+:func:`bplib.checks.checker` in the learner's own kernel (visible checks and ``bpcourse check``),
+and in grading the scores are decided here, in the grader's process (:mod:`autograder.trusted`).
+
+How the grader calls the learner's functions (the *probes*) is learner-side code in
+:mod:`bplib.probes`: it runs inside the sandbox and holds no expected values.
 """
 
 import functools
 import importlib
-
-from bplib.grading import check_exercise
 
 # lesson (nbgrader assignment name) -> module in this package
 LESSONS = {
@@ -24,7 +27,10 @@ LESSONS = {
 
 @functools.cache
 def exercises(lesson):
-    """The lesson's exercises by name (the grade_id of each graded test cell)."""
+    """The lesson's exercises by name (the grade_id of each graded test cell).
+
+    Raises KeyError for a lesson that is not in :data:`LESSONS`.
+    """
     if lesson not in LESSONS:
         raise KeyError(f"unknown lesson {lesson!r}; the lessons are {', '.join(LESSONS)}")
     module = importlib.import_module(f"{__name__}.{LESSONS[lesson]}")
@@ -32,15 +38,3 @@ def exercises(lesson):
     if len(by_name) != len(module.EXERCISES):
         raise ValueError(f"{lesson}: two exercises share a name")
     return by_name
-
-
-def checker(lesson):
-    """``check(name, *your_functions, hidden=False, seed=None)`` for this lesson's test cells."""
-    table = exercises(lesson)
-
-    def check(name, *objects, hidden=False, seed=None):
-        __tracebackhide__ = True
-        check_exercise(table, name, *objects, hidden=hidden, seed=seed)
-    check.__doc__ = (f"Check an exercise of {lesson}: check(name, *your_functions). Prints a tick, "
-                     "or raises an error that says what is wrong.")
-    return check

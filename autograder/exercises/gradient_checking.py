@@ -2,8 +2,9 @@
 find-the-bug items (name every parameter whose gradient is wrong, then fix the backward).
 
 Every expected value comes from :mod:`bplib.gradcheck` (finite differences of a trusted forward).
-The two networks with a bug, :class:`TanhNetwork` and :class:`SigmoidNetwork`, are written into the
-notebook's setup cells from their source here, so the notebook and the grader use the same code.
+The two networks with a bug, :class:`bplib.probes.gradient_checking.TanhNetwork` and ``SigmoidNetwork``,
+are written into the notebook's setup cells from their source, so the notebook and the grader use
+the same code.
 """
 
 import copy
@@ -12,34 +13,21 @@ import warnings
 import numpy as np
 
 from bplib import gradcheck
-from bplib.exercises.planted_bugs import build_network, network_spec, random_weights
 from bplib.grading import Case, Exercise, Mistake, compare_values
-from bplib.layers import Linear, Tanh, sigmoid
-from bplib.losses import MSELoss, SoftmaxCrossEntropyLoss
-from bplib.network import Sequential
+from bplib.probes.gradient_checking import (
+    SigmoidNetwork,
+    TanhNetwork,
+    fixed_network_probe,
+    loss_for,
+    named_parameters_probe,
+    network_check_probe,
+    numerical_gradient_probe,
+    set_weights,
+    target_function,
+)
+from bplib.probes.planted_bugs import build_network, network_spec, random_weights
 
 # --- numerical_gradient -------------------------------------------------------------------------
-
-
-def target_function(kind, x, p):
-    """The function ``f`` (no arguments, reads ``x`` in place) of a numerical_gradient case."""
-    if kind == "quadratic":  # x (D,): f = x.A.x / 2 + b.x
-        return lambda: 0.5 * x @ p["A"] @ x + p["b"] @ x
-    if kind == "tanh of a matrix product":  # x is a weight matrix (D, M)
-        return lambda: np.sum(np.tanh(p["X"] @ x) * p["C"])
-    if kind == "log-sum-exp":  # any shape
-        return lambda: np.log(np.sum(np.exp(x)))
-    if kind == "sum of x sin(x)":  # any shape
-        return lambda: np.sum(x * np.sin(x))
-    if kind in ("layer output, x = W", "layer output, x = the input"):  # array-valued: needs dout
-        W = x if kind == "layer output, x = W" else p["W"]
-        linear = Linear(W.shape[0], W.shape[1], rng=0)
-        linear.params["W"], linear.params["b"] = W, p["b"]  # the layer reads W (maybe x) in place
-        model = Sequential(linear, Tanh())
-        if kind == "layer output, x = W":
-            return lambda: model.forward(p["input"])
-        return lambda: model.forward(x)
-    raise ValueError(f"unknown function {kind!r}")
 
 
 def _gradient_case(kind, x, p, h=None, dout=None, label=""):
@@ -91,16 +79,6 @@ def numerical_gradient_cases(rng, hidden):
         else:
             cases.append(_gradient_case("layer output, x = the input", p.pop("input"), p, dout=dout))
     return cases
-
-
-def numerical_gradient_probe(numerical_gradient, kind, x, p, h, dout):
-    before = x.copy()
-    f = target_function(kind, x, p)
-    options = {} if h is None else {"h": h}
-    if dout is not None:
-        options["dout"] = dout
-    gradient = numerical_gradient(f, x, **options)
-    return {"gradient": gradient, "x restored": bool(np.array_equal(x, before))}
 
 
 def _forward_differences(kind, x, p, h, dout):
@@ -230,10 +208,6 @@ RELATIVE_ERROR = Exercise(
 
 # --- check_network_gradients: networks with one deliberately wrong layer ------------------------
 
-def _loss(kind):
-    return MSELoss() if kind == "mse" else SoftmaxCrossEntropyLoss()
-
-
 def _network_case(rng, sizes, activation, loss_kind, bug=None, bug_layer=None, n=5, label=""):
     """A network case whose every parameter is clearly right (< 1e-7) or clearly wrong (> 1e-3)."""
     spec = network_spec(sizes, activation, bug, bug_layer)
@@ -241,7 +215,7 @@ def _network_case(rng, sizes, activation, loss_kind, bug=None, bug_layer=None, n
         weights = random_weights(rng, sizes)
         x = rng.normal(size=(n, sizes[0]))
         y = rng.normal(size=(n, sizes[-1])) if loss_kind == "mse" else rng.integers(0, sizes[-1], n)
-        report = gradcheck.check_network(build_network(spec, weights), _loss(loss_kind), x, y)
+        report = gradcheck.check_network(build_network(spec, weights), loss_for(loss_kind), x, y)
         errors = {c.name: c.max_relative_error for c in report.checks}
         if all(e < 1e-7 or e > 1e-3 for e in errors.values()):
             break
@@ -273,14 +247,6 @@ def network_check_cases(rng, hidden):
                                    str(rng.choice(["mse", "ce"])), bug, layer,
                                    n=int(rng.integers(2, 6))))
     return cases
-
-
-def network_check_probe(check_network_gradients, spec, weights, x, y, loss_kind):
-    result = check_network_gradients(build_network(spec, weights), _loss(loss_kind), x, y)
-    if isinstance(result, dict):
-        return {str(k): np.asarray(v, dtype=float) if np.ndim(v) else float(v)
-                for k, v in result.items()}
-    return result
 
 
 def compare_network_errors(got, case):
@@ -325,100 +291,7 @@ CHECK_NETWORK_GRADIENTS = Exercise(
     probe=network_check_probe, compare=compare_network_errors)
 
 
-# --- find the bug: two hand-written networks, each with one mistake in backward ------------------
-# Their source is copied into the notebook. TanhNetwork computes 2.W transposed (silently: the
-# matrix is square); SigmoidNetwork skips one sigmoid derivative (the loop starts at the wrong
-# index), so every gradient below it is wrong.
-
-class TanhNetwork:
-    """Linear -> tanh -> Linear -> tanh -> Linear, written out by hand.
-
-    Parameters are named as a Sequential would name them: "0.W", "0.b", "2.W", "2.b", "4.W", "4.b".
-    Shapes: x (N, D) -> h1 (N, H) -> h2 (N, H) -> out (N, C).
-    """
-
-    def __init__(self, D, H, C, rng=None):
-        rng = np.random.default_rng(rng)
-        self.params = {"0.W": rng.normal(0, 1 / np.sqrt(D), (D, H)), "0.b": np.zeros(H),
-                       "2.W": rng.normal(0, 1 / np.sqrt(H), (H, H)), "2.b": np.zeros(H),
-                       "4.W": rng.normal(0, 1 / np.sqrt(H), (H, C)), "4.b": np.zeros(C)}
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-
-    def forward(self, x):
-        p = self.params
-        h1 = np.tanh(x @ p["0.W"] + p["0.b"])       # (N, H)
-        h2 = np.tanh(h1 @ p["2.W"] + p["2.b"])      # (N, H)
-        self.cache = (x, h1, h2)
-        return h2 @ p["4.W"] + p["4.b"]             # (N, C)
-
-    def backward(self, dout):
-        p, g = self.params, self.grads
-        x, h1, h2 = self.cache
-        g["4.W"] = h2.T @ dout                      # (H, C)
-        g["4.b"] = dout.sum(axis=0)                 # (C,)
-        dh2 = dout @ p["4.W"].T                     # (N, H)
-        dz2 = dh2 * (1 - h2 ** 2)                   # tanh' = 1 - tanh^2
-        g["2.W"] = dz2.T @ h1                       # (H, H)
-        g["2.b"] = dz2.sum(axis=0)                  # (H,)
-        dh1 = dz2 @ p["2.W"].T                      # (N, H)
-        dz1 = dh1 * (1 - h1 ** 2)
-        g["0.W"] = x.T @ dz1                        # (D, H)
-        g["0.b"] = dz1.sum(axis=0)                  # (H,)
-        return dz1 @ p["0.W"].T                     # dx, (N, D)
-
-    def parameters(self):
-        for name, param in self.params.items():
-            yield name, param, self.grads[name]
-
-
-class SigmoidNetwork:
-    """Three Linear layers with a sigmoid after each of the first two, as a loop over the layers.
-
-    Parameters are named as a Sequential would name them: "0.W", "0.b", "2.W", "2.b", "4.W", "4.b".
-    Shapes: x (N, D) -> (N, H) -> (N, H) -> out (N, C).
-    """
-
-    def __init__(self, D, H, C, rng=None):
-        rng = np.random.default_rng(rng)
-        sizes = [D, H, H, C]
-        self.n_layers = len(sizes) - 1
-        self.params, self.grads = {}, {}
-        for i in range(self.n_layers):
-            m, n = sizes[i], sizes[i + 1]
-            self.params[f"{2 * i}.W"] = rng.normal(0, 1 / np.sqrt(m), (m, n))
-            self.params[f"{2 * i}.b"] = np.zeros(n)
-        for name, param in self.params.items():
-            self.grads[name] = np.zeros_like(param)
-
-    def forward(self, x):
-        self.inputs = []                            # the input of each Linear layer
-        for i in range(self.n_layers):
-            self.inputs.append(x)
-            x = x @ self.params[f"{2 * i}.W"] + self.params[f"{2 * i}.b"]
-            if i < self.n_layers - 1:               # no sigmoid after the last layer
-                x = sigmoid(x)
-        return x
-
-    def backward(self, dout):
-        for i in reversed(range(self.n_layers)):
-            a = self.inputs[i]                      # this layer's input, (N, fan_in)
-            self.grads[f"{2 * i}.W"] = a.T @ dout
-            self.grads[f"{2 * i}.b"] = dout.sum(axis=0)
-            dout = dout @ self.params[f"{2 * i}.W"].T   # gradient with respect to a
-            if i > 1:                               # a = sigmoid(z): chain through sigmoid'
-                dout = dout * a * (1 - a)
-        return dout
-
-    def parameters(self):
-        for name, param in self.params.items():
-            yield name, param, self.grads[name]
-
-
-def _set_weights(net, weights):
-    for name, param, _ in net.parameters():
-        param[...] = weights[name]
-    return net
-
+# --- find the bug: two hand-written networks (bplib.probes.gradient_checking) --------------------
 
 def _random_weights(rng, D, H, C):
     sizes = [D, H, H, C]
@@ -452,8 +325,8 @@ def _named_cases(which):
         for D, H, C, N in _sizes(rng, hidden):
             for _ in range(100):  # data on which every gradient is clearly right or clearly wrong
                 network, loss_kind, weights, x, y = _bug_data(rng, which, D, H, C, N)
-                net = _set_weights(network(D, H, C), weights)
-                report = gradcheck.check_network(net, _loss(loss_kind), x, y)
+                net = set_weights(network(D, H, C), weights)
+                report = gradcheck.check_network(net, loss_for(loss_kind), x, y)
                 errors = {c.name: c.max_relative_error for c in report.checks}
                 if all(e < 1e-7 or e > 1e-3 for e in errors.values()):
                     break
@@ -462,16 +335,6 @@ def _named_cases(which):
                                f"{network.__name__}({D}, {H}, {C}), a batch of {N}"))
         return result
     return cases
-
-
-def named_parameters_probe(answer):
-    if answer is None:
-        raise NotImplementedError("set the answer to a list of parameter names")
-    if isinstance(answer, str):
-        answer = [answer]
-    if isinstance(answer, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in answer):
-        return tuple(sorted({a.strip() for a in answer}))
-    return answer
 
 
 def compare_named_parameters(got, case):
@@ -508,25 +371,14 @@ def _fix_cases(which):
 
 def reference_gradients(network, D, H, C, weights, x, y, loss_kind):
     """Central differences of the loss through ``network``'s forward (which is right)."""
-    net = _set_weights(network(D, H, C), weights)
+    net = set_weights(network(D, H, C), weights)
     x = x.copy()
-    loss = _loss(loss_kind)
+    loss = loss_for(loss_kind)
 
     def f():
         return loss.forward(net.forward(x), y)
     grads = {name: gradcheck.numerical_gradient(f, param) for name, param, _ in net.parameters()}
     grads["dx"] = gradcheck.numerical_gradient(f, x)
-    return grads
-
-
-def fixed_network_probe(network, D, H, C, weights, x, y, loss_kind):
-    """Backprop once through the learner's fixed network: every parameter gradient, and dx."""
-    net = _set_weights(network(D, H, C, rng=0), weights)
-    loss = _loss(loss_kind)
-    loss.forward(net.forward(x), y)
-    dx = net.backward(loss.backward())
-    grads = {name: grad for name, _, grad in net.parameters()}
-    grads["dx"] = dx
     return grads
 
 

@@ -6,14 +6,11 @@ between them. The cost model counts only the matrix products (2 FLOPs per multip
 """
 
 import math
-import time
 
 import numpy as np
 
-from bplib.gradcheck import numerical_gradient
 from bplib.grading import Case, Exercise, Mistake
-from bplib.losses import SoftmaxCrossEntropyLoss
-from bplib.network import backward_parameters, mlp
+from bplib.probes.efficiency import count_runs, time_probe
 
 # --- trusted references -------------------------------------------------------------------------
 
@@ -46,15 +43,6 @@ def reference_activation_memory_bytes(sizes, batch, dtype=np.float64):
     return batch * np.dtype(dtype).itemsize * sum(sizes[1:-1])
 
 
-def problem(sizes, batch, seed):
-    """A tanh MLP, a softmax cross-entropy loss and a random batch: (model, loss, x, y)."""
-    rng = np.random.default_rng(seed)
-    model = mlp(sizes, activation="tanh", rng=rng)
-    x = rng.normal(size=(batch, sizes[0]))
-    y = rng.integers(0, sizes[-1], size=batch)
-    return model, SoftmaxCrossEntropyLoss(), x, y
-
-
 def _int_sizes(values):
     return [int(v) for v in values]
 
@@ -78,30 +66,6 @@ def _reference_count(model, run):
     return calls
 
 
-def _count_runs(count, sizes, batch, seed, k, parameter):
-    """Count four runs on one network with ``count``; then say whether forward was restored."""
-    model, loss, x, y = problem(sizes, batch, seed)
-    params = {name: p for name, p, _ in model.parameters()}
-
-    def loss_value():
-        return loss.forward(model.forward(x), y)
-
-    def backprop():
-        loss_value()
-        backward_parameters(model, loss.backward())
-
-    def all_parameters():
-        for p in params.values():
-            numerical_gradient(loss_value, p)
-
-    counts = (count(model, lambda: [model.forward(x) for _ in range(k)]),
-              count(model, lambda: numerical_gradient(loss_value, params[parameter])),
-              count(model, backprop),
-              count(model, all_parameters))
-    restored = getattr(model.forward, "__func__", None) is type(model).forward
-    return (*counts, bool(restored))
-
-
 def count_cases(rng, hidden):
     settings = [([2, 3, 1], 4, 3, "0.W"), ([4, 8, 8, 3], 8, 0, "2.b")]
     if hidden:
@@ -114,25 +78,21 @@ def count_cases(rng, hidden):
     for i, (sizes, batch, k, parameter) in enumerate(settings):
         seed = int(rng.integers(0, 2**31)) if hidden else i
         args = (sizes, batch, seed, k, parameter)
-        cases.append(Case(args, _count_runs(_reference_count, *args),
+        cases.append(Case(args, count_runs(_reference_count, *args),
                           f"network {'-'.join(map(str, sizes))}, {k} plain forward calls, the "
                           f"numerical gradient of parameter {parameter}"))
     return cases
 
 
-def _count_probe(count_forward_calls, *args):
-    return _count_runs(count_forward_calls, *args)
-
-
 def _layer_counts(sizes, batch, seed, k, parameter):
     """What counting every layer's forward (instead of the network's) gives."""
     layers = 2 * len(sizes) - 3
-    counts = _count_runs(_reference_count, sizes, batch, seed, k, parameter)
+    counts = count_runs(_reference_count, sizes, batch, seed, k, parameter)
     return tuple(layers * c for c in counts[:4]) + (True,)
 
 
 COUNT_FORWARD_CALLS = Exercise(
-    "count_forward_calls", ("count_forward_calls",), count_cases, probe=_count_probe,
+    "count_forward_calls", ("count_forward_calls",), count_cases, probe=count_runs,
     outputs=("calls during k plain forward calls", "calls during the numerical gradient of one "
              "parameter", "calls during one backprop step", "calls during the numerical gradient "
              "of every parameter", "model.forward restored afterwards"),
@@ -216,24 +176,6 @@ GRADIENT_FLOPS = Exercise(
 
 # --- time_gradients -----------------------------------------------------------------------------
 
-def _fastest_seconds(fn, calls=40):
-    fn()
-    best = math.inf
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _time_probe(time_gradients, sizes, batch, seed):
-    model, loss, x, y = problem(sizes, batch, seed)
-    forward = _fastest_seconds(lambda: loss.forward(model.forward(x), y))
-    result = time_gradients(model, loss, x, y)
-    forward = min(forward, _fastest_seconds(lambda: loss.forward(model.forward(x), y)))
-    return {"result": result, "forward_seconds": forward}
-
-
 def time_cases(rng, hidden):
     # Tiny first layers (2-4% of the parameters): timing the first parameter's finite differences
     # alone is far too short, even on a busy machine.
@@ -287,7 +229,7 @@ def _time_compare(got, case):
     return None
 
 
-TIME_GRADIENTS = Exercise("time_gradients", ("time_gradients",), time_cases, probe=_time_probe,
+TIME_GRADIENTS = Exercise("time_gradients", ("time_gradients",), time_cases, probe=time_probe,
                           compare=_time_compare)
 
 

@@ -2,11 +2,8 @@
 mlp_loss_and_grads.
 
 Every expected gradient is a central-difference gradient (:func:`bplib.gradcheck.numerical_gradient`)
-of trusted forward code, computed here on random inputs. For the three layer exercises the probe
-runs the forward pass itself, with :func:`dense_forward`, :func:`relu_forward` and
-:func:`sigmoid_forward` below (the same code as the notebook's read-only setup cell, so the cache
-has the documented layout whatever the learner redefines), then calls the learner's
-``backward(dout, cache)``.
+of trusted forward code, computed here on random inputs. The probes (how the learner's functions are
+called) are in :mod:`bplib.probes.backward_pass`.
 """
 
 import numpy as np
@@ -15,25 +12,10 @@ from bplib.gradcheck import numerical_gradient
 from bplib.grading import Case, Exercise, Mistake
 from bplib.layers import sigmoid
 from bplib.losses import log_softmax, softmax
+from bplib.probes.backward_pass import as_dict, dense_probe, mlp_probe, relu_probe, sigmoid_probe
 
 # Finite differences agree with a right answer to ~1e-9; every typical mistake is off by far more.
 RTOL, ATOL = 1e-5, 1e-8
-
-
-def dense_forward(x, W, b):
-    """out = x @ W + b; cache = (x, W, b). (As in the notebook's setup cell.)"""
-    return x @ W + b, (x, W, b)
-
-
-def relu_forward(x):
-    """out = max(0, x); cache = x, the input. (As in the notebook's setup cell.)"""
-    return np.maximum(x, 0), x
-
-
-def sigmoid_forward(x):
-    """out = sigmoid(x); cache = out, the output. (As in the notebook's setup cell.)"""
-    out = sigmoid(x)
-    return out, out
 
 
 def _away_from_zero(rng, shape, low=0.1, high=3.0):
@@ -71,13 +53,8 @@ def dense_backward_cases(rng, hidden):
     return cases
 
 
-def _dense_probe(dense_backward, x, W, b, dout):
-    _, cache = dense_forward(x, W, b)
-    return dense_backward(dout, cache)
-
-
 DENSE_BACKWARD = Exercise(
-    "dense_backward", ("dense_backward",), dense_backward_cases, probe=_dense_probe,
+    "dense_backward", ("dense_backward",), dense_backward_cases, probe=dense_probe,
     outputs=("dx", "dW", "db"), rtol=RTOL, atol=ATOL,
     mistakes=(
         Mistake("dW must have W's shape (D, M): dW = x.T @ dout. dout.T @ x is its transpose.",
@@ -121,13 +98,8 @@ def relu_backward_cases(rng, hidden):
     return cases
 
 
-def _relu_probe(relu_backward, x, dout):
-    _, cache = relu_forward(x)
-    return relu_backward(dout, cache)
-
-
 RELU_BACKWARD = Exercise(
-    "relu_backward", ("relu_backward",), relu_backward_cases, probe=_relu_probe,
+    "relu_backward", ("relu_backward",), relu_backward_cases, probe=relu_probe,
     rtol=RTOL, atol=ATOL,
     mistakes=(
         Mistake("multiply by dout: by the chain rule dx = dout * relu'(x). (x > 0) alone is only "
@@ -164,14 +136,9 @@ def sigmoid_backward_cases(rng, hidden):
     return cases
 
 
-def _sigmoid_probe(sigmoid_backward, x, dout):
-    _, cache = sigmoid_forward(x)
-    return sigmoid_backward(dout, cache)
-
-
 SIGMOID_BACKWARD = Exercise(
     "sigmoid_backward", ("sigmoid_backward",), sigmoid_backward_cases,
-    probe=_sigmoid_probe, rtol=RTOL, atol=ATOL,
+    probe=sigmoid_probe, rtol=RTOL, atol=ATOL,
     mistakes=(
         Mistake("the cache already holds the OUTPUT out = sigmoid(x), not the input x. The "
                 "derivative is out * (1 - out) with that out: do not apply the sigmoid (or its "
@@ -300,13 +267,6 @@ def reference_loss_and_grads(x, labels, params, relu_backward=True, relu_last=Fa
     return loss, grads
 
 
-def _as_dict(loss, grads):
-    out = {"loss": loss}
-    for i, (dW, db) in enumerate(grads, 1):
-        out[f"dW{i}"], out[f"db{i}"] = dW, db
-    return out
-
-
 def _random_network(rng, sizes, batch, scale):
     while True:  # redraw until no pre-activation is near ReLU's kink, where finite differences fail
         params = [(rng.normal(0, 1.5 / np.sqrt(a), (a, b)), rng.normal(0, 0.5, b))
@@ -323,7 +283,7 @@ def _mlp_expected(x, labels, params):
     def loss():
         return reference_mlp_loss(x, labels, params)
     grads = [(numerical_gradient(loss, W), numerical_gradient(loss, b)) for W, b in params]
-    return _as_dict(loss(), grads)
+    return as_dict(loss(), grads)
 
 
 def mlp_cases(rng, hidden):
@@ -341,33 +301,17 @@ def mlp_cases(rng, hidden):
     return cases
 
 
-def _mlp_probe(mlp_loss_and_grads, x, labels, params):
-    result = mlp_loss_and_grads(x, labels, params)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise ValueError("mlp_loss_and_grads must return a pair (loss, grads)")
-    loss, grads = result
-    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
-        got = (f"a {type(grads).__name__} of length {len(grads)}"
-               if isinstance(grads, (list, tuple)) else f"a {type(grads).__name__}")
-        raise ValueError(f"grads must be a list of {len(params)} pairs (dW, db), one per layer "
-                         f"like params; got {got}")
-    for i, pair in enumerate(grads):
-        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
-            raise ValueError(f"grads[{i}] must be a pair (dW{i + 1}, db{i + 1})")
-    return _as_dict(loss, grads)
-
-
 def _mistake(**options):
-    return lambda x, labels, params: _as_dict(*reference_loss_and_grads(x, labels, params, **options))
+    return lambda x, labels, params: as_dict(*reference_loss_and_grads(x, labels, params, **options))
 
 
 def _reversed_grads(x, labels, params):
     loss, grads = reference_loss_and_grads(x, labels, params)
-    return _as_dict(loss, grads[::-1])
+    return as_dict(loss, grads[::-1])
 
 
 MLP_LOSS_AND_GRADS = Exercise(
-    "mlp_loss_and_grads", ("mlp_loss_and_grads",), mlp_cases, probe=_mlp_probe,
+    "mlp_loss_and_grads", ("mlp_loss_and_grads",), mlp_cases, probe=mlp_probe,
     rtol=RTOL, atol=ATOL,
     mistakes=(
         Mistake("between two dense layers the gradient must go back through the ReLU: call "

@@ -1,0 +1,62 @@
+"""Lesson 06-efficiency-and-scale: how the grader calls count_forward_calls and time_gradients.
+
+Networks are ``bplib.network.mlp(sizes)``: Linear layers of the given sizes with tanh between them.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from bplib.gradcheck import numerical_gradient
+from bplib.losses import SoftmaxCrossEntropyLoss
+from bplib.network import backward_parameters, mlp
+
+
+def problem(sizes, batch, seed):
+    """A tanh MLP, a softmax cross-entropy loss and a random batch: (model, loss, x, y)."""
+    rng = np.random.default_rng(seed)
+    model = mlp(sizes, activation="tanh", rng=rng)
+    x = rng.normal(size=(batch, sizes[0]))
+    y = rng.integers(0, sizes[-1], size=batch)
+    return model, SoftmaxCrossEntropyLoss(), x, y
+
+def count_runs(count, sizes, batch, seed, k, parameter):
+    """Count four runs on one network with ``count``; then say whether forward was restored."""
+    model, loss, x, y = problem(sizes, batch, seed)
+    params = {name: p for name, p, _ in model.parameters()}
+
+    def loss_value():
+        return loss.forward(model.forward(x), y)
+
+    def backprop():
+        loss_value()
+        backward_parameters(model, loss.backward())
+
+    def all_parameters():
+        for p in params.values():
+            numerical_gradient(loss_value, p)
+
+    counts = (count(model, lambda: [model.forward(x) for _ in range(k)]),
+              count(model, lambda: numerical_gradient(loss_value, params[parameter])),
+              count(model, backprop),
+              count(model, all_parameters))
+    restored = getattr(model.forward, "__func__", None) is type(model).forward
+    return (*counts, bool(restored))
+
+def fastest_seconds(fn, calls=40):
+    fn()
+    best = math.inf
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def time_probe(time_gradients, sizes, batch, seed):
+    model, loss, x, y = problem(sizes, batch, seed)
+    forward = fastest_seconds(lambda: loss.forward(model.forward(x), y))
+    result = time_gradients(model, loss, x, y)
+    forward = min(forward, fastest_seconds(lambda: loss.forward(model.forward(x), y)))
+    return {"result": result, "forward_seconds": forward}
