@@ -134,3 +134,14 @@ def test_lesson_04_notebook_and_grader_share_the_buggy_networks():
                       if c.cell_type == "code")
     for network in (gradient_checking.TanhNetwork, gradient_checking.SigmoidNetwork):
         assert inspect.getsource(network).strip() in setup, network.__name__
+
+
+def test_most_wrong_answers_get_a_message_that_names_the_mistake():
+    """Issue 11: >= 90% of the typical wrong answers get a specific message (tests/hint_coverage.py
+    prints the figures and every bare message)."""
+    import hint_coverage
+
+    rows = [row for lesson_rows in hint_coverage.measure().values() for row in lesson_rows]
+    specific = sum(row[2] for row in rows)
+    assert specific >= hint_coverage.TARGET * len(rows), (
+        f"{specific} of {len(rows)} wrong answers get a specific message; run tests/hint_coverage.py")
