@@ -16,7 +16,8 @@ def detect_lesson(path):
             return candidate
     try:
         ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-               for c in submission.read_untrusted(path)["cells"] if isinstance(c, dict)}
+               for c in submission.parse(submission.read_path(path), path.name)["cells"]
+               if isinstance(c, dict)}
     except (submission.SubmissionError, AttributeError):
         ids = set()
     overlap = {lesson: len(ids & set(notebooks.graded_cells(notebooks.read(release_notebook(lesson)))))
@@ -36,7 +37,7 @@ def check(path, seed=None):
     lesson = detect_lesson(path)
     released = notebooks.read(release_notebook(lesson))
     try:
-        loaded = submission.load(path, lesson, released)
+        loaded = submission.load(submission.read_path(path), path.name, lesson, released)
     except submission.SubmissionError as error:
         return lesson, results.failed(released, str(error))
     # A learner checks their own code on their own machine: isolation is used when available but

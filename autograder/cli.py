@@ -43,7 +43,8 @@ def cmd_grade(args):
 
 def cmd_export(args):
     """Write every lesson's grades to a CSV file."""
-    from autograder.gradebook import db_url, export
+    from autograder.export import export
+    from autograder.gradebook import db_url
 
     target = Path(args.to)
     tmp = target.with_name(f".{target.name}.tmp")
@@ -93,6 +94,12 @@ def build_parser():
     grade.add_argument("--json", action="store_true", help="print the results as JSON")
     grade.add_argument("--insecure", action="store_true",
                        help="grade even where student code cannot be isolated (trusted students only)")
+    grade.add_argument("--reset-manual", action="store_true",
+                       help="clear the manual grades and comments entered in the formgrader "
+                            "(by default a re-grade keeps them and says how many)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster (tcp://host:8786; default: the environment "
+                            "variable BPCOURSE_DASK_SCHEDULER, else on this machine)")
     grade.set_defaults(run=cmd_grade)
     export = sub.add_parser("export", help="write all grades to CSV",
                             description="Write the grades of every lesson and student, as recorded "

@@ -6,7 +6,6 @@ students' grades are never touched and an interrupted batch leaves every finishe
 
 import tempfile
 import warnings
-from pathlib import Path
 
 from autograder import notebooks
 from autograder.course import REPO, CourseError, nbgrader_config, release_notebook
@@ -57,10 +56,16 @@ def create_lesson(lesson, url, root=REPO):
             raise CourseError(f"could not add {lesson} to the gradebook:\n{result['error'] or result['log']}")
 
 
-def record(url, lesson, student, result, timestamp=None):
-    """Store one student's trusted scores (``results`` dict) for ``lesson``, in one transaction."""
+def record(url, lesson, student, result, timestamp=None, reset_manual=False):
+    """Store one student's trusted scores (``results`` dict) for ``lesson``, in one transaction.
+
+    Manual grades and comments entered in the formgrader are kept (a manual score overrides the
+    automatic one, as nbgrader's ``Grade.score`` does) unless ``reset_manual``. Returns how many
+    manual grades and comments were kept. The timestamp is recorded for failed submissions too.
+    """
     from nbgrader.api import Gradebook
 
+    kept = 0
     with warnings.catch_warnings(), Gradebook(url) as gb:
         warnings.simplefilter("ignore")  # SQLAlchemy notes from nbgrader's add_submission
         gb.update_or_create_student(student)
@@ -70,8 +75,18 @@ def record(url, lesson, student, result, timestamp=None):
             for grade in notebook.grades:
                 cell = result["cells"].get(grade.name)
                 grade.auto_score = cell["score"] if cell else 0.0
-                grade.manual_score = None
+                if reset_manual:
+                    grade.manual_score = None
+                    grade.extra_credit = None
+                elif grade.manual_score is not None:
+                    kept += 1
+            for comment in notebook.comments:
+                if reset_manual:
+                    comment.manual_comment = None
+                elif comment.manual_comment:
+                    kept += 1
         gb.db.commit()
+    return kept
 
 
 def scores(url, lesson):
@@ -84,16 +99,3 @@ def scores(url, lesson):
         except MissingEntry:
             return {}
         return {s.student_id: (float(s.score), float(s.max_score)) for s in submissions}
-
-
-def export(url, to):
-    """Write the grades of every lesson and student as CSV (nbgrader's export format)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
-
-    Path(to).parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(url) as gb:
-        plugin = CsvExportPlugin()
-        plugin.to = str(to)
-        plugin.export(gb)
-    return Path(to)

@@ -32,3 +32,10 @@ c.CourseDirectory.db_url = os.environ.get(
 c.Execute.timeout = 30                       # seconds per cell
 c.OverwriteCells.add_missing_cells = True    # a deleted test cell is put back before grading
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Plain `nbgrader autograde` (command line or formgrader) refuses to run: `bpcourse grade` grades
+# this course and its trusted scores must not be overwritten (autograder/guard.py).
+if os.environ.get("BPCOURSE_ALLOW_PLAIN_AUTOGRADE") != "1":
+    c.Autograde.exporter_class = "autograder.guard.GuardedNotebookExporter"
+# `nbgrader export` and the formgrader write CSV that is safe in a spreadsheet (autograder/export.py).
+c.ExportApp.plugin_class = "autograder.export.SafeCsvExportPlugin"

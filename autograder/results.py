@@ -15,6 +15,8 @@ def graded(released, trusted, flags=()):
         passed = bool(verdict and verdict.passed)
         cells[name] = {"score": float(points) if passed else 0.0, "max_score": float(points),
                        "message": verdict.message if verdict else f"{name}: not graded"}
+        if verdict is not None and verdict.not_implemented:
+            cells[name]["not_implemented"] = True
     return _total(cells, "graded", list(flags) + list(trusted.flags))
 
 

@@ -1,246 +1,173 @@
-"""Run an untrusted command in a sandbox, with no root and no container: ``python -m
-autograder.sandbox [options] -- COMMAND ...``.
+"""Run untrusted code under bubblewrap (``bwrap``, the sandbox Flatpak uses):
+``python -I -m autograder.sandbox --policy JSON -- COMMAND ...`` replaces itself by the sandbox.
 
-Layers, each used when the machine offers it (:func:`capabilities` says which do):
+What the sandboxed command gets (see :func:`bwrap_arguments`):
 
-* **namespaces** (unprivileged user namespace + PID, network and mount namespaces): no network at
-  all; no capabilities outside, even when grading as root; a private /proc; the only writable
-  directory is a fresh size-limited tmpfs; and when the sandbox's PID 1 exits or is killed, the
-  kernel kills every process the student started (double-forked daemons included).
-* **Landlock** (Linux >= 5.13): the file system is read-only and limited to an allowlist (Python,
-  its packages, the course's code, a few system files): no solutions/, no gradebook, no other
-  submission, no home directory. Landlock ABI >= 4 also denies TCP; >= 6 denies signals to, and
-  abstract sockets of, processes outside the sandbox.
-* **resource limits**: CPU seconds, address space, file size, open files, number of processes.
-* a clean environment, an empty working directory, ``PR_SET_NO_NEW_PRIVS`` and
-  ``PR_SET_PDEATHSIG`` (the sandbox dies with the process that started it).
+* **its own file-system view**: a fresh root containing only, read-only, ``/usr`` (and the
+  ``/lib``, ``/bin`` links into it), the Python installation and its packages, bplib, and the
+  files the policy names; a private size-limited tmpfs at ``/tmp`` (its working directory and
+  home); a minimal ``/dev`` with a small ``/dev/shm``; a ``/proc`` of its own processes. No course
+  directory, answer keys (``autograder`` is not there, and a copy installed in site-packages is
+  hidden), gradebook, other submissions, ``/home``, ``/root``'s files, ``/run``, ``/var/run`` or
+  host sockets.
+* **every namespace unshared** (user, pid, network, ipc, uts, cgroup): no network at all (a
+  loopback of its own), no Unix socket of the host (path-named ones are not in its view, abstract
+  ones belong to the host's network namespace), no signals to processes outside; ``--disable-userns``
+  forbids nested user namespaces; ``--new-session`` (no terminal injection); ``--die-with-parent``.
+* **no privileges**: it runs as an unprivileged uid with no capabilities and ``no_new_privs``.
+  When the grader is root, the outer bwrap sets up the mounts as root, then ``setpriv`` drops to a
+  uid of its own (:data:`BASE_UID` + the launcher's pid: no other process shares it, so the
+  process limit is per sandbox: ``RLIMIT_NPROC`` is not enforced for uid 0) and an inner bwrap adds
+  the user namespace. For another user, one unprivileged bwrap does it all.
+* **resource limits** set before bwrap starts and inherited: CPU seconds, address space, file
+  size, open files, processes, core dumps.
+* **Landlock** (the one layer bwrap lacks, ``autograder/confine.py``): a Jupyter kernel's socket
+  directory, the only host directory it may write to, accepts sockets and nothing else.
 
-The launcher stays outside the new PID namespace as a small supervisor: it forwards signals (so a
-Jupyter kernel can be interrupted), waits, and exits with the command's status.
+Without bwrap (or where it cannot create namespaces) :func:`capabilities` says why; the grader then
+refuses to run unless told ``--insecure``, and the command runs with the limits only.
 """
 
 import argparse
-import ctypes
-import ctypes.util
 import json
 import os
 import resource
+import shutil
 import signal
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-# --- Linux constants ------------------------------------------------------------------------------
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
-LANDLOCK_CREATE_RULESET_VERSION = 1
-LANDLOCK_RULE_PATH_BENEATH = 1
-FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
-FS_REMOVE_DIR, FS_REMOVE_FILE, FS_MAKE_CHAR, FS_MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
-FS_MAKE_REG, FS_MAKE_SOCK, FS_MAKE_FIFO, FS_MAKE_BLOCK = 1 << 8, 1 << 9, 1 << 10, 1 << 11
-FS_MAKE_SYM, FS_REFER, FS_TRUNCATE, FS_IOCTL_DEV = 1 << 12, 1 << 13, 1 << 14, 1 << 15
-NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
-SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
-FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
-FILE_ONLY = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
-READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
-WRITE = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_MAKE_SYM
-         | FS_MAKE_FIFO | FS_MAKE_SOCK | FS_TRUNCATE | FS_REFER)
-SOCKETS_ONLY = FS_READ_FILE | FS_READ_DIR | FS_MAKE_SOCK | FS_REMOVE_FILE
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-
-SYSTEM_READ_PATHS = [
-    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
-    "/etc/fonts", "/etc/mime.types", "/dev/zero", "/dev/urandom", "/dev/random",
-    "/sys/devices/system/cpu", "/proc",
-]
-SYSTEM_WRITE_FILES = ["/dev/null"]
+HERE = Path(__file__).resolve().parent
+CONFINE = HERE / "confine.py"
+BASE_UID = 2_000_000_000   # + the launcher's pid: a uid no other process uses (grading as root)
+INSIDE = "/run/bpcourse"   # where the policy's files appear in the sandbox
+SOCKETS = f"{INSIDE}/sockets"
+KERNEL_CONNECTION = f"{INSIDE}/kernel.json"
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install "
+                "bubblewrap`) and see docs/instructor.md, 'Isolation'")
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
 class Limits:
-    """Resource limits of one sandbox."""
+    """Resource limits of one sandbox (seconds, bytes, counts)."""
     cpu_seconds: int = 60
     memory_bytes: int = 2 * 1024 ** 3
     file_bytes: int = 16 * 1024 ** 2
     open_files: int = 256
-    processes: int = 256          # on top of what the user already runs
+    processes: int = 256
     tmpfs_bytes: int = 64 * 1024 ** 2
+    shm_bytes: int = 1024 ** 2
 
 
 @dataclass
 class Policy:
-    """What the sandboxed command may touch."""
-    read: list = field(default_factory=list)      # extra read-only paths
-    sockets: list = field(default_factory=list)   # dirs where it may create Unix sockets (IPC)
+    """What the sandboxed command may see besides Python, bplib and its tmpfs.
+
+    ``files``: {host file: path inside} bound read-only (e.g. the grading child's script, the
+    grader's verdicts); ``sockets``: a host directory bound read-write at :data:`SOCKETS`, for a
+    Jupyter kernel's IPC sockets (Landlock lets it hold sockets only); ``kernel``: the command is a
+    Jupyter kernel whose ``-f CONNECTION_FILE`` argument is copied in (ports and key kept, the
+    sockets moved to :data:`SOCKETS`); ``log``: a host file for the command's stdout and stderr;
+    ``env``: extra environment variables; ``insecure``: run without bwrap (limits only).
+    """
+    files: dict = field(default_factory=dict)
+    sockets: str = ""
+    kernel: bool = False
+    log: str = ""
+    env: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    env: dict = field(default_factory=dict)       # extra environment variables
-    workdir: str = ""                              # an empty directory: cwd and the only writable place
-    seed_files: dict = field(default_factory=dict)  # {source path: name in workdir}, copied in first
-    log: str = ""                                  # if set, the command's stdout and stderr go here
+    insecure: bool = False
 
 
 @dataclass
 class Capabilities:
-    namespaces: bool
+    bwrap: str            # path of bwrap, "" if not installed
+    version: str
+    works: bool           # a trial sandbox ran
+    problem: str          # why not, in one line
     landlock_abi: int
 
     @property
     def isolated(self):
-        """Enough to run untrusted code: file-system isolation and no network."""
-        return self.landlock_abi >= 1 and (self.namespaces or self.landlock_abi >= 4)
+        return self.works
 
     def describe(self):
-        parts = [f"Landlock ABI {self.landlock_abi}" if self.landlock_abi else "no Landlock",
-                 "user/PID/network/mount namespaces" if self.namespaces else "no namespaces"]
-        return ", ".join(parts)
-
-
-def landlock_abi():
-    if not sys.platform.startswith("linux"):
-        return 0
-    abi = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
-                        ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
-    return max(int(abi), 0)
+        if not self.works:
+            return f"none ({self.problem})"
+        mode = "as root: mounts by bwrap, then uid of its own" if os.geteuid() == 0 else "unprivileged"
+        landlock = (f"Landlock ABI {self.landlock_abi} on kernel sockets" if self.landlock_abi
+                    else "no Landlock")
+        return (f"bubblewrap {self.version} ({mode}; user, pid, net, ipc, uts, cgroup namespaces; "
+                f"read-only Python and bplib, private /tmp; {landlock})")
 
 
 _CAPABILITIES = None
 
 
 def capabilities():
-    """What this machine can do, probed once (in a throwaway child process for namespaces)."""
+    """What this machine offers, probed once with a trial sandbox."""
     global _CAPABILITIES
     if _CAPABILITIES is None:
-        _CAPABILITIES = Capabilities(_namespaces_work(), landlock_abi())
+        _CAPABILITIES = _probe()
     return _CAPABILITIES
 
 
-def _namespaces_work():
+def _probe():
+    from autograder.confine import landlock_abi
+
+    abi = landlock_abi()
+    path = shutil.which("bwrap") or ""
     if not sys.platform.startswith("linux"):
-        return False
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _enter_namespaces()
-            os._exit(0)
-        except BaseException:  # noqa: BLE001
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+        return Capabilities("", "", False, "sandboxing needs Linux", abi)
+    if not path:
+        return Capabilities("", "", False, f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}", abi)
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.split()[-1:]
+    trial = subprocess.run(command_line(Policy(limits=Limits(cpu_seconds=10)),
+                                        [sys.executable, "-I", "-c", "0"]),
+                           capture_output=True, text=True, timeout=60)
+    if trial.returncode != 0:
+        reason = (trial.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        return Capabilities(path, "".join(version), False, f"bwrap could not start a sandbox: {reason}. "
+                            "User namespaces may be disabled (Ubuntu's AppArmor, Docker's seccomp): "
+                            "see docs/instructor.md, 'Isolation'", abi)
+    return Capabilities(path, "".join(version), True, "", abi)
 
 
-# --- the pieces -----------------------------------------------------------------------------------
+# --- what goes into the sandbox -------------------------------------------------------------------
 
-def _check(result, what):
-    if result == -1:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-    return result
-
-
-def _enter_namespaces():
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    _check(_libc.mount(source.encode(), str(target).encode(), fstype.encode() if fstype else None,
-                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
-
-
-def _private_mounts(workdir, tmpfs_bytes):
-    _mount("none", "/", None, MS_REC | MS_PRIVATE)
-    _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=0700")
-    try:  # a /proc that shows only this sandbox's processes
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    except OSError:
-        pass  # some containers forbid it; Landlock still limits what /proc reveals
-
-
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
-
-
-def _landlock(abi, read_paths, write_paths, socket_paths, write_files=()):
-    fs_rights = FS_RIGHTS_BY_ABI.get(abi, (1 << 16) - 1)
-    attr = _RulesetAttr(fs_rights, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
-                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
-    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
-    ruleset = _check(_libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
-                                   ctypes.c_size_t(size), ctypes.c_uint32(0)), "landlock_create_ruleset")
-    try:
-        for paths, rights in ((read_paths, READ), (write_paths, READ | WRITE),
-                              (socket_paths, SOCKETS_ONLY), (write_files, READ | FS_WRITE_FILE)):
-            for path in paths:
-                try:
-                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-                except OSError:
-                    continue  # a path this machine does not have
-                try:
-                    allowed = rights & fs_rights
-                    if not os.path.isdir(path):
-                        allowed &= FILE_ONLY
-                    rule = _PathBeneath(allowed, fd)
-                    _check(_libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
-                                         ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
-                                         ctypes.c_uint32(0)), f"landlock_add_rule {path}")
-                finally:
-                    os.close(fd)
-        _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-        _check(_libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
-               "landlock_restrict_self")
-    finally:
-        os.close(ruleset)
-
-
-def _set_limits(limits, own_user_namespace):
-    def cap(kind, value):
-        soft, hard = resource.getrlimit(kind)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(kind, (value, value))
-    cap(resource.RLIMIT_CPU, limits.cpu_seconds)
-    if sys.platform.startswith("linux"):  # macOS cannot limit the address space
-        cap(resource.RLIMIT_AS, limits.memory_bytes)
-    cap(resource.RLIMIT_FSIZE, limits.file_bytes)
-    cap(resource.RLIMIT_NOFILE, limits.open_files)
-    cap(resource.RLIMIT_CORE, 0)
-    # In a new user namespace the process count starts from zero; otherwise it counts every
-    # process this user already runs.
-    if os.path.isdir("/proc"):
-        running = 0 if own_user_namespace else sum(1 for p in os.listdir("/proc") if p.isdigit())
-        cap(resource.RLIMIT_NPROC, running + limits.processes)
-
-
-def python_read_paths():
-    """What a Python process of this installation needs to read: the interpreter, its packages and
-    bplib. Not the autograder package: its directory also holds the grading state (gradebook,
-    submissions), so code that runs sandboxed is a standalone script given by path."""
-    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
+def python_paths():
+    """Host directories a Python process of this installation reads, outside ``/usr`` (which is
+    mounted whole): the interpreter's prefixes, its package directories, and bplib (an editable
+    install keeps it in the course's folder, of which nothing else is mounted)."""
     import bplib
 
-    paths.add(os.path.dirname(bplib.__file__))
-    return sorted(paths)
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(bplib.__file__))}
+    paths.update(p for p in sys.path
+                 if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p))
+    real = {os.path.realpath(p) for p in paths}
+    real = {p for p in real if p != "/usr" and not p.startswith("/usr/")}
+    # keep only the outermost of nested paths
+    return sorted(p for p in real if not any(p.startswith(q + os.sep) for q in real))
+
+
+def hidden_paths():
+    """The grader's own package wherever a non-editable install put it (site-packages): covered
+    with an empty tmpfs, so the answer keys are not in the sandbox whatever the installation."""
+    hidden = []
+    for entry in sys.path:
+        candidate = os.path.join(entry, "autograder") if entry else ""
+        if candidate and os.path.isdir(candidate) and not os.path.islink(candidate) \
+                and os.path.realpath(candidate) != str(HERE):
+            hidden.append(os.path.realpath(candidate))
+    return hidden
 
 
 def matplotlib_font_cache():
     """{path of matplotlib's font cache: its file name}, built once in a per-user cache directory,
     so a sandbox's fresh MPLCONFIGDIR does not rebuild it (about 2 s)."""
-    import subprocess
-
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bpcourse" / "matplotlib"
     found = sorted(cache.glob("fontlist-*.json"))
     if not found:
@@ -251,83 +178,84 @@ def matplotlib_font_cache():
     return {str(found[-1]): found[-1].name} if found else {}
 
 
-def clean_environment(policy):
-    workdir = policy.workdir
-    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": workdir,
-           "TMPDIR": workdir, "MPLCONFIGDIR": workdir, "IPYTHONDIR": os.path.join(workdir, ".ipython"),
-           "JUPYTER_CONFIG_DIR": os.path.join(workdir, ".jupyter"), "MPLBACKEND": "agg",
-           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def environment(policy):
+    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp",
+           "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp", "IPYTHONDIR": "/tmp/.ipython",
+           "JUPYTER_CONFIG_DIR": "/tmp/.jupyter", "JUPYTER_RUNTIME_DIR": "/tmp/.runtime",
+           "MPLBACKEND": "agg", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
     env.update(policy.env)
     return env
 
 
+def _directories_above(paths, mounted):
+    """Every directory above ``paths`` that bwrap must create (outermost first). It makes them
+    0755, so the unprivileged uid inside can reach the mounts below them (bwrap's default is 0700)."""
+    out = []
+    for path in paths:
+        parts = Path(path).parts
+        for i in range(2, len(parts)):
+            ancestor = str(Path(*parts[:i]))
+            if ancestor not in out and not any(ancestor == m or ancestor.startswith(m + os.sep)
+                                               for m in mounted):
+                out.append(ancestor)
+    return out
+
+
+def bwrap_arguments(policy, inside_uid=None, data_fds=()):
+    """The options of the (outer) bwrap: mounts, namespaces, environment. ``data_fds``:
+    [(fd, path inside)] of data to copy in read-only (e.g. a kernel's connection file)."""
+    python = python_paths()
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--clearenv"]
+    if inside_uid is None:  # unprivileged: one bwrap, with its own user namespace
+        args += ["--unshare-user", "--disable-userns"]
+    else:  # as root: keep only what setpriv needs to drop to inside_uid
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                 "--cap-add", "CAP_SETPCAP"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
+        target = Path("/") / name
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), str(target)]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime"):
+        if os.path.exists(etc):
+            args += ["--ro-bind", etc, etc]
+    inside = [SOCKETS, KERNEL_CONNECTION, f"{INSIDE}/confine.py", *policy.files.values()]
+    for directory in _directories_above(python + inside, ["/usr", "/tmp"]):
+        args += ["--perms", "0755", "--dir", directory]
+    for path in python:
+        args += ["--ro-bind", path, path]
+    for path in hidden_paths():
+        args += ["--tmpfs", path]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(policy.limits.shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--size", str(policy.limits.tmpfs_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+    for source, name in matplotlib_font_cache().items():
+        args += ["--ro-bind", source, f"/tmp/{name}"]
+    for source, destination in policy.files.items():
+        args += ["--ro-bind", source, destination]
+    if policy.sockets:
+        args += ["--bind", policy.sockets, SOCKETS]
+    for fd, destination in data_fds:
+        args += ["--perms", "0444", "--ro-bind-data", str(fd), destination]
+    for name, value in environment(policy).items():
+        args += ["--setenv", name, str(value)]
+    args += ["--chdir", "/tmp"]
+    return args
+
+
+def _confine_prefix(policy):
+    """Inside the sandbox, before the command: Landlock on the socket directory (kernels only)."""
+    if not policy.sockets:
+        return []
+    return [sys.executable, "-I", f"{INSIDE}/confine.py", SOCKETS, "--"]
+
+
 # --- the launcher ---------------------------------------------------------------------------------
-
-def run(policy, command):
-    """Replace this process by the sandbox supervisor of ``command``; never returns."""
-    caps = capabilities()
-    workdir = policy.workdir
-    os.makedirs(workdir, exist_ok=True)
-    if caps.namespaces:
-        _enter_namespaces()
-    child = os.fork()
-    if child == 0:
-        try:
-            _become_sandboxed(policy, caps, command)
-        except BaseException as error:  # noqa: BLE001
-            os.write(2, f"sandbox: {error}\n".encode())
-            os._exit(126)
-    _supervise(child)
-
-
-def _become_sandboxed(policy, caps, command):
-    linux = sys.platform.startswith("linux")
-    if linux:
-        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
-    os.setpgid(0, 0)
-    if caps.namespaces:
-        _private_mounts(policy.workdir, policy.limits.tmpfs_bytes)
-    os.chdir(policy.workdir)
-    for source, name in policy.seed_files.items():  # e.g. matplotlib's font cache: 2 s saved
-        with open(source, "rb") as src, open(os.path.join(policy.workdir, name), "wb") as dst:
-            dst.write(src.read())
-    if policy.log:  # opened before Landlock takes away the right to
-        fd = os.open(policy.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
-    _set_limits(policy.limits, caps.namespaces)
-    if caps.landlock_abi:
-        read = SYSTEM_READ_PATHS + python_read_paths() + list(policy.read)
-        _landlock(caps.landlock_abi, read, [policy.workdir], list(policy.sockets), SYSTEM_WRITE_FILES)
-    env = clean_environment(policy)
-    os.makedirs(env["IPYTHONDIR"], exist_ok=True)
-    os.closerange(3, 1024)
-    os.execve(command[0], command, env)
-
-
-def _supervise(child):
-    """Forward signals to the sandboxed process group, wait, exit with its status."""
-    def forward(signum, frame):
-        try:
-            os.killpg(child, signum)
-        except OSError:
-            pass
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                   signal.SIGUSR2):
-        signal.signal(signum, forward)
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
-            break
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            os._exit(1)
-    code = os.waitstatus_to_exitcode(status)
-    os._exit(128 - code if code < 0 else code)
-
 
 def command_line(policy, command, python=sys.executable):
     """The argv that runs ``command`` under ``policy`` (for Popen or a kernelspec)."""
@@ -335,25 +263,109 @@ def command_line(policy, command, python=sys.executable):
             *command]
 
 
+def _set_limits(limits):
+    def cap(kind, value):
+        _, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
+    cap(resource.RLIMIT_CPU, limits.cpu_seconds)
+    cap(resource.RLIMIT_AS, limits.memory_bytes)
+    cap(resource.RLIMIT_FSIZE, limits.file_bytes)
+    cap(resource.RLIMIT_NOFILE, limits.open_files)
+    cap(resource.RLIMIT_CORE, 0)
+
+
+def _set_process_limit(limits, uid_of_its_own):
+    """RLIMIT_NPROC counts every process of the real uid: a uid of its own starts from 0; the
+    grader's own uid (unprivileged mode) already runs some, which are added."""
+    running = 0
+    if not uid_of_its_own:
+        me = os.getuid()
+        for entry in os.listdir("/proc"):
+            try:
+                running += entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == me
+            except OSError:
+                continue
+    value = running + limits.processes
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
+
+
+def _kernel_connection(policy, command):
+    """Replace ``-f FILE`` by the path inside; return the rewritten connection data (bytes). With
+    the ipc transport the sockets' directory (made by the grader for this kernel) is bound in."""
+    index = command.index("-f") + 1
+    with open(command[index], encoding="utf-8") as file:
+        info = json.load(file)
+    if info.get("transport") == "ipc":
+        policy.sockets = os.path.dirname(info["ip"])
+        info["ip"] = f"{SOCKETS}/{os.path.basename(info['ip'])}"
+    command[index] = KERNEL_CONNECTION
+    return json.dumps(info).encode()
+
+
+def _data_fd(data):
+    read, write = os.pipe()
+    os.write(write, data)  # small (a connection file): fits in the pipe's buffer
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
+
+
+def run(policy, command):
+    """Replace this process by the sandbox of ``command``; never returns."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with whoever started us
+    if policy.log:
+        fd = os.open(policy.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    _set_limits(policy.limits)
+    if policy.insecure:
+        _set_process_limit(policy.limits, False)
+        os.execve(command[0], command, {**os.environ, **environment(policy), "HOME": os.getcwd(),
+                                        "TMPDIR": os.getcwd(), "MPLCONFIGDIR": os.getcwd()})
+    data_fds = []
+    if policy.kernel:
+        data_fds.append((_data_fd(_kernel_connection(policy, command)), KERNEL_CONNECTION))
+    if policy.sockets:  # Landlock keeps it to sockets (confine.py runs first, inside)
+        policy.files = {**policy.files, str(CONFINE): f"{INSIDE}/confine.py"}
+    bwrap = shutil.which("bwrap")
+    inner = _confine_prefix(policy) + command
+    if os.geteuid() == 0:
+        uid = BASE_UID + os.getpid()
+        if policy.sockets:
+            os.chown(policy.sockets, uid, uid)
+        _set_process_limit(policy.limits, True)
+        argv = [bwrap, *bwrap_arguments(policy, uid, data_fds), "--",
+                "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--",
+                bwrap, "--unshare-user", "--disable-userns", "--die-with-parent", "--dev-bind", "/", "/",
+                "--chdir", "/tmp", "--", *inner]
+    else:
+        _set_process_limit(policy.limits, False)
+        argv = [bwrap, *bwrap_arguments(policy, None, data_fds), "--", *inner]
+    os.execv(bwrap, argv)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.sandbox", description=__doc__)
     parser.add_argument("--policy", required=True, help="JSON of a Policy")
-    parser.add_argument("--workdir", help="override the policy's working directory")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     data = json.loads(args.policy)
     policy = Policy(**{**data, "limits": Limits(**data.get("limits", {}))})
-    if args.workdir:
-        policy.workdir = args.workdir
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command or not policy.workdir:
-        parser.error("need a working directory and a command")
+    if not command:
+        parser.error("need a command")
     if not os.path.isabs(command[0]):
-        found = [os.path.join(d, command[0]) for d in os.environ.get("PATH", "").split(":")
-                 if os.access(os.path.join(d, command[0]), os.X_OK)]
+        found = shutil.which(command[0])
         if not found:
             sys.exit(f"sandbox: command not found: {command[0]}")
-        command[0] = found[0]
+        command[0] = found
     run(policy, command)
 
 

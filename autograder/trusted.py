@@ -59,6 +59,7 @@ class TrustedGrade:
     seed: int
     results: dict = field(default_factory=dict)      # name -> ExerciseResult
     cell_errors: dict = field(default_factory=dict)  # cell id -> error text (student's cells)
+    skipped_cells: set = field(default_factory=set)  # cells that hung or killed the child: left out
     flags: list = field(default_factory=list)
     isolation: str = ""
 
@@ -89,14 +90,15 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
     timeouts = timeouts or Timeouts()
     caps = sandbox.capabilities()
     if not caps.isolated and not insecure:
-        raise RuntimeError(f"this machine cannot isolate student code ({caps.describe()}): Linux "
-                           "with Landlock (5.13+) is needed. Use --insecure to grade anyway.")
-    grade = TrustedGrade(seed, isolation=caps.describe() if caps.isolated else "NOT ISOLATED")
+        raise RuntimeError(f"this machine cannot isolate student code: {caps.describe()}. "
+                           "Use --insecure to grade anyway.")
+    isolated = caps.isolated
+    grade = TrustedGrade(seed, isolation=caps.describe() if isolated else "NOT ISOLATED")
     definitions = exercises(lesson)
     cases = draw_cases(lesson, seed)
     outcomes = {name: [] for name in definitions}
     failed_steps = {}  # exercise name -> why it could not finish
-    skip_cells = set()
+    skip_cells = grade.skipped_cells
     pending = list(definitions)
     deadline = time.monotonic() + timeouts.total
     while pending:
@@ -104,7 +106,7 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
                    "exercises": [[name, interface(definitions[name]), [case.args for case in cases[name]]]
                                  for name in pending]}
         try:
-            for event in _run_child(request, timeouts, limits, deadline):
+            for event in _run_child(request, timeouts, limits, deadline, isolated):
                 kind = event.get("event")
                 if kind == "cell" and event.get("status") == "error":
                     grade.cell_errors[str(event.get("id"))] = str(event.get("error", ""))[:2000]
@@ -166,8 +168,9 @@ def _answer_sources(cells):
     """{exercise name: [source of each of its answer cells]} (grade ids ``<name>-answer``)."""
     answers = {}
     for cell_id, source in cells:
-        if str(cell_id).endswith("-answer"):
-            answers.setdefault(str(cell_id)[:-len("-answer")], []).append(source)
+        name, _, copy = str(cell_id).rpartition("-answer")
+        if name and (not copy or copy.startswith("-copy")):  # copies: submission.load
+            answers.setdefault(name, []).append(source)
     return answers
 
 
@@ -218,14 +221,14 @@ def cpu_seconds(pid):
     return total
 
 
-def _run_child(request, timeouts, limits, deadline):
+def _run_child(request, timeouts, limits, deadline, isolated=True):
     """Start the sandboxed child, feed it ``request``, yield its events; raise ChildDied."""
     workdir = tempfile.mkdtemp(prefix="bpcourse-child-")
-    policy = sandbox.Policy(read=[str(CHILD)], workdir=workdir,
-                            seed_files=sandbox.matplotlib_font_cache(),
+    inside = f"{sandbox.INSIDE}/child.py"
+    policy = sandbox.Policy(files={str(CHILD): inside}, insecure=not isolated,
                             limits=limits or sandbox.Limits(cpu_seconds=int(timeouts.total) + 5))
-    command = sandbox.command_line(policy, [sys.executable, "-I", str(CHILD)])
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    command = sandbox.command_line(policy, [sys.executable, "-I", inside if isolated else str(CHILD)])
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=workdir,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     step = "start"
     step_deadline = [time.monotonic() + timeouts.start]  # read by _lines as the step changes

@@ -31,12 +31,13 @@ def copy_course(root, selected):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("lesson", lessons())
-def test_nbgrader_round_trip_full_marks_for_the_solution_zero_for_the_stub(lesson, tmp_path):
+def test_nbgrader_round_trip_full_marks_for_the_solution_zero_for_the_stub(lesson, tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     root = copy_course(tmp_path, [lesson])
+    monkeypatch.setenv("BPCOURSE_ALLOW_PLAIN_AUTOGRADE", "1")  # trusted notebooks (autograder/guard.py)
     config = nbgrader_config(root, **{"Exchange.root": str(tmp_path / "exchange")})
     api = NbGraderAPI(CourseDirectory(config=config), config=config)
     assert api.generate_assignment(lesson)["success"]
@@ -86,7 +87,11 @@ def test_standard_nbgrader_commands_work_from_the_repository_root(tmp_path):
     nbgrader(root, "collect", lesson, ex, env=env)
     me = getpass.getuser()
     assert (root / "autograder" / "submitted" / me / lesson / f"{lesson}.ipynb").is_file()
-    nbgrader(root, "autograde", lesson, env=env)
+    refused = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde",
+                              lesson], cwd=root, capture_output=True, text=True, env=env)
+    assert refused.returncode == 1 and "bpcourse grade LESSON" in refused.stderr
+    assert not (root / "autograder" / "autograded").exists()  # refused before touching anything
+    nbgrader(root, "autograde", lesson, env={**env, "BPCOURSE_ALLOW_PLAIN_AUTOGRADE": "1"})
     nbgrader(root, "generate_feedback", lesson, env=env)
     assert (root / "autograder" / "feedback" / me / lesson / f"{lesson}.html").is_file()
     nbgrader(root, "export", "--to", str(tmp_path / "grades.csv"), env=env)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from notebook_tools import filled_in, find_cell
 
-from autograder import notebooks, submission
+from autograder import files, notebooks, submission
 from autograder.course import release_notebook
 
 LESSON = "01-forward-pass"
@@ -24,8 +24,12 @@ def write(tmp_path, nb, name=f"{LESSON}.ipynb"):
     return path
 
 
+def load(path, lesson, released):
+    return submission.load(path.read_bytes(), path.name, lesson, released)
+
+
 def test_a_normal_submission_keeps_its_answers_and_has_no_flags(tmp_path, released):
-    loaded = submission.load(write(tmp_path, filled_in(LESSON)), LESSON, released)
+    loaded = load(write(tmp_path, filled_in(LESSON)), LESSON, released)
     assert loaded.flags == []
     ids = [cid for cid, _ in loaded.cells]
     assert ids[0].startswith("code-") and "sigmoid-answer" in ids  # the setup cell, then answers
@@ -39,7 +43,7 @@ def test_test_cells_come_from_the_release_whatever_the_student_did(tmp_path, rel
     find_cell(nb, "softmax").cell_type = "markdown"
     nb.cells.remove(find_cell(nb, "cross_entropy"))
     find_cell(nb, "mlp_forward").metadata["nbgrader"]["grade_id"] = "renamed"
-    loaded = submission.load(write(tmp_path, nb), LESSON, released)
+    loaded = load(write(tmp_path, nb), LESSON, released)
     flags = "\n".join(loaded.flags)
     assert "test cell 'sigmoid' was edited" in flags
     assert "points changed from 1 to 100" in flags
@@ -59,7 +63,7 @@ def test_corrupted_metadata_is_repaired_and_flagged(tmp_path, released):
     for cell in nb.cells:
         if "nbgrader" in cell.metadata:
             cell.metadata["nbgrader"]["schema_version"] = 99
-    loaded = submission.load(write(tmp_path, nb), LESSON, released)
+    loaded = load(write(tmp_path, nb), LESSON, released)
     assert any("schema_version 99" in f for f in loaded.flags)
     assert all(notebooks.nbgrader_meta(c)["schema_version"] == 3 for c in loaded.notebook.cells)
     assert "np.where(z >= 0" in dict(loaded.cells)["sigmoid-answer"]  # answers still found
@@ -70,7 +74,7 @@ def test_added_cells_are_kept_in_order_and_marked_as_the_students(tmp_path, rele
     position = nb.cells.index(find_cell(nb, "relu-answer"))
     nb.cells.insert(position, nbformat.v4.new_code_cell("def helper(z):\n    return z"))
     nb.cells.insert(0, nbformat.v4.new_code_cell("import os"))
-    loaded = submission.load(write(tmp_path, nb), LESSON, released)
+    loaded = load(write(tmp_path, nb), LESSON, released)
     ids = [cid for cid, _ in loaded.cells]
     assert ids.index("student-2") < ids.index("relu-answer") and ids[0] == "student-1"
     assert dict(loaded.cells)["student-2"].startswith("def helper")
@@ -80,7 +84,7 @@ def test_forged_passing_outputs_are_remembered(tmp_path, released):
     nb = filled_in(LESSON)
     find_cell(nb, "sigmoid").outputs = [nbformat.v4.new_output(
         "stream", name="stdout", text="\u2714 sigmoid: all 7 checks passed.\n")]
-    loaded = submission.load(write(tmp_path, nb), LESSON, released)
+    loaded = load(write(tmp_path, nb), LESSON, released)
     assert loaded.claimed_passes == {"sigmoid"}
     assert all(not c.get("outputs") for c in loaded.notebook.cells if c.cell_type == "code")
 
@@ -96,30 +100,33 @@ def test_unreadable_files_give_a_one_line_reason(tmp_path, released, content, re
     path = tmp_path / f"{LESSON}.ipynb"
     path.write_bytes(content)
     with pytest.raises(submission.SubmissionError, match=re.escape(reason)):
-        submission.load(path, LESSON, released)
+        load(path, LESSON, released)
 
 
 def test_notebook_names(tmp_path):
-    folder = tmp_path / "s"
-    folder.mkdir()
-    with pytest.raises(submission.SubmissionError, match="no notebook"):
-        submission.find_notebook(folder, LESSON)
+    folder = tmp_path / "s" / LESSON
+    folder.mkdir(parents=True)
+
+    def read():
+        return files.read_submission(tmp_path, "s", LESSON)
+    assert "no notebook" in read().problem
     nbformat.write(filled_in(LESSON), str(folder / "my copy.ipynb"))
-    path, flags = submission.find_notebook(folder, LESSON)
-    assert path.name == "my copy.ipynb" and "renamed to my copy.ipynb" in flags[0]
+    found = read()
+    assert found.notebook_name == "my copy.ipynb" and "renamed to my copy.ipynb" in found.flags[0]
     nbformat.write(filled_in(LESSON), str(folder / "other.ipynb"))
-    with pytest.raises(submission.SubmissionError, match="2 notebooks .* none is called"):
-        submission.find_notebook(folder, LESSON)
+    assert re.search("2 notebooks .* none is called", read().problem)
     nbformat.write(filled_in(LESSON), str(folder / f"{LESSON}.ipynb"))
     (folder / "numpy.py").write_text("x = 1")
     (folder / "timestamp.txt").write_text("2026-11-20 10:00:00")
-    path, flags = submission.find_notebook(folder, LESSON)
-    assert path.name == f"{LESSON}.ipynb"
-    assert any("files beside the notebook were ignored: numpy.py" in f for f in flags)
-    assert any("other notebooks were ignored" in f for f in flags)
+    (folder / "submission_secret.txt").write_text("abc")  # nbgrader's exchange writes it
+    found = read()
+    assert found.notebook_name == f"{LESSON}.ipynb" and found.timestamp == "2026-11-20 10:00:00"
+    assert any("files beside the notebook were ignored: numpy.py" in f for f in found.flags)
+    assert not any("submission_secret" in f or "timestamp" in f for f in found.flags)
+    assert any("other notebooks were ignored" in f for f in found.flags)
 
 
 def test_too_big_a_file_is_refused(tmp_path, released, monkeypatch):
     monkeypatch.setattr(submission, "MAX_NOTEBOOK_BYTES", 1000)
     with pytest.raises(submission.SubmissionError, match="notebooks over"):
-        submission.load(write(tmp_path, filled_in(LESSON)), LESSON, released)
+        load(write(tmp_path, filled_in(LESSON)), LESSON, released)
