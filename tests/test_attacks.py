@@ -1,0 +1,281 @@
+"""Issue 9's attacks on grading, each as a student's submission graded by ``bpcourse grade`` (one
+batch on a temp copy of the course). Each kind succeeded against the previous design; each test
+below failed there (run this file on commit 11ec0dc to see it) and holds now.
+
+Where an attack's success cannot be seen from outside, the student's code makes it visible in the
+grade: e.g. the fork bomb defines a right answer only if it managed to fork past the limit.
+"""
+
+import csv
+import io
+import json
+import os
+import resource
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from notebook_tools import filled_in
+
+from autograder import sandbox
+from autograder.course import REPO
+from autograder.grade import grade
+
+try:
+    from autograder.export import export
+except ImportError:  # the design before issue 9
+    from autograder.gradebook import export
+
+LESSON = "01-forward-pass"
+POINTS = {"sigmoid": 2, "relu": 1, "dense_forward": 2, "mlp_forward": 2, "softmax": 2, "cross_entropy": 2}
+FULL = sum(POINTS.values())
+BLANK = {name: "" for name in POINTS}
+PAYLOAD = "bpcourse-live-script-marker"
+SECRET = "grader-only-secret-0451"
+
+pytestmark = [pytest.mark.grading,
+              pytest.mark.skipif(not sandbox.capabilities().isolated, reason="needs isolation")]
+
+
+def code(source):
+    return nbformat.v4.new_code_cell(source)
+
+
+def after_setup(nb, *cells):
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
+    nb.cells[at:at] = list(cells)
+    return nb
+
+
+class SocketServer:
+    """A Unix socket on the host, like a PostgreSQL gradebook with peer authentication: records
+    every connection and what was sent."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="bpcourse-attack-"))
+        self.folder.chmod(0o755)
+        self.path = self.folder / ".s.PGSQL.5432"
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(str(self.path))
+        self.path.chmod(0o777)
+        self.server.listen(16)
+        self.received = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            connection.settimeout(2)
+            try:
+                self.received.append(connection.recv(1000))
+            except OSError:
+                self.received.append(b"")
+            connection.close()
+
+    def close(self):
+        self.server.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def host_socket():
+    server = SocketServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
+        shutil.copytree(REPO / part, root / part)
+    (root / "autograder").mkdir()
+    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
+    (root / "autograder" / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 15\n")
+    (root / "autograder" / "grader-only.txt").write_text(SECRET + " " * 200)
+    return root
+
+
+def build(course, host_socket):
+    """Write every attacking submission; return the submissions folder."""
+    folder = course / "autograder" / "submitted"
+    solution = course / "solutions" / LESSON / f"{LESSON}.ipynb"
+
+    def submit(student, nb):
+        target = folder / student / LESSON
+        target.mkdir(parents=True)
+        nbformat.write(nb, str(target / f"{LESSON}.ipynb"))
+        return target
+
+    submit("honest", filled_in(LESSON, root=course))
+    # kind 1: the answer key is one import away
+    submit("imports_keys", filled_in(LESSON, {**BLANK, "mlp_forward": (
+        "try:\n    from bplib.exercises.forward_pass import reference_mlp as mlp_forward\n"
+        "except ImportError:\n"
+        "    from autograder.exercises.forward_pass import reference_mlp as mlp_forward"),
+        "sigmoid": ("try:\n    from bplib.exercises.forward_pass import stable_sigmoid as sigmoid\n"
+                    "except ImportError:\n    from autograder.exercises.forward_pass import stable_sigmoid "
+                    "as sigmoid")}, root=course))
+    # kind 2: links in the submissions folder
+    target = folder / "symlinked_notebook" / LESSON
+    target.mkdir(parents=True)
+    (target / f"{LESSON}.ipynb").symlink_to(solution)
+    target = folder / "hardlinked_notebook" / LESSON
+    target.mkdir(parents=True)
+    os.link(solution, target / f"{LESSON}.ipynb")
+    (folder / "symlinked_student").symlink_to(folder / "honest")
+    (folder / "symlinked_lesson").mkdir()
+    (folder / "symlinked_lesson" / LESSON).symlink_to(folder / "honest" / LESSON)
+    target = submit("symlinked_timestamp", filled_in(LESSON, BLANK, root=course))
+    (target / "timestamp.txt").symlink_to(course / "autograder" / "grader-only.txt")
+    target = submit("sparse_timestamp", filled_in(LESSON, BLANK, root=course))
+    with open(target / "timestamp.txt", "wb") as file:
+        file.truncate(1024 ** 3)  # 1 GB of zeros, 0 bytes on disk
+    target = submit("fifo_timestamp", filled_in(LESSON, BLANK, root=course))
+    os.mkfifo(target / "timestamp.txt")
+    # kind 3: a host Unix socket (a PostgreSQL gradebook with peer authentication)
+    submit("connects_socket", after_setup(filled_in(LESSON, {**BLANK, "relu": ""}, root=course), code(
+        "import socket\nreached = False\n"
+        f"try:\n    s = socket.socket(socket.AF_UNIX); s.connect({str(host_socket.path)!r})\n"
+        "    s.sendall(b\"INSERT INTO grade VALUES ('connects_socket', 100)\"); reached = True\n"
+        "except OSError:\n    pass\n"
+        "if reached:\n    def relu(z):\n        return np.maximum(z, 0)")))
+    # kind 4: a fork bomb (bounded: 2,000 forks); a right relu only if it got past the limit
+    submit("fork_bomb", after_setup(filled_in(LESSON, {**BLANK, "relu": ""}, root=course), code(
+        "import os, time\nforked = 0\n"
+        "try:\n    for _ in range(2000):\n        if os.fork() == 0:\n            time.sleep(60)\n"
+        "            os._exit(0)\n        forked += 1\nexcept OSError:\n    pass\n"
+        "if forked >= 300:\n    def relu(z):\n        return np.maximum(z, 0)")))
+    # kind 5: live script in what the instructor opens
+    submit("live_script", after_setup(filled_in(LESSON, root=course), code(
+        "from IPython.display import HTML, SVG, Javascript, Markdown, display\n"
+        f"display(HTML('<script>window.{PAYLOAD.replace('-', '_')} = 1</script>"
+        f"<img src=x onerror=\"alert(\\'{PAYLOAD}\\')\">'))\n"
+        f"display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(\"{PAYLOAD}\")</script></svg>'))\n"
+        f"display(Javascript('alert(\"{PAYLOAD}\")'))\n"
+        f"display(Markdown('<img src=x onerror=\"alert(\\'{PAYLOAD}\\')\">'))")))
+    # kind 6: names a spreadsheet runs, and a name that forges a CSV row
+    submit('=HYPERLINK("evil.example","click")', filled_in(LESSON, root=course))
+    submit("mallory,\nforged-student,01-forward-pass", filled_in(LESSON, root=course))
+    return folder
+
+
+def sandbox_processes():
+    """Processes left by a sandbox: running as a sandbox uid, or sleeping forks of the bomb."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            uid = os.stat(f"/proc/{entry}").st_uid
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        sandboxed = uid >= getattr(sandbox, "BASE_UID", 2 ** 31)
+        if sandboxed or (b"ipykernel" in command and b"bpcourse" in command):
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(course, host_socket):
+    folder = build(course, host_socket)
+    outside = {p: p.read_bytes() for p in (course / "solutions").rglob("*") if p.is_file()}
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = grade(LESSON, submissions=folder, root=course, workers=2, log=lambda *a: None)
+    time.sleep(1)
+    return {"out": out, "course": course, "outside": outside, "folder": folder,
+            "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+            "rss_before_kb": children_before, "left": sandbox_processes()}
+
+
+def student(graded, name):
+    return graded["out"]["students"][name]
+
+
+def flags(graded, name):
+    return "\n".join(student(graded, name)["flags"])
+
+
+def test_an_honest_submission_still_gets_full_marks(graded):
+    assert student(graded, "honest")["score"] == FULL
+
+
+def test_kind_1_the_answer_keys_cannot_be_imported(graded):
+    result = student(graded, "imports_keys")
+    assert result["cells"]["mlp_forward"]["score"] == 0
+    assert result["cells"]["sigmoid"]["score"] == 0
+    assert result["score"] == 0
+
+
+@pytest.mark.parametrize("name", ["symlinked_notebook", "hardlinked_notebook", "symlinked_student",
+                                  "symlinked_lesson"])
+def test_kind_2_links_in_the_submissions_folder_are_refused(graded, name):
+    result = student(graded, name)
+    assert result["score"] == 0 and result["status"] == "failed", result["flags"]
+    assert "link" in flags(graded, name)
+
+
+def test_kind_2_a_linked_side_file_is_not_read(graded):
+    assert SECRET not in json.dumps(graded["out"])
+    assert "symbolic link" in flags(graded, "symlinked_timestamp")
+
+
+def test_kind_2_side_files_are_read_within_a_bound(graded):
+    # a 1 GB sparse timestamp.txt: the previous design read it whole (2 GB resident in a worker)
+    assert graded["rss_kb"] < 512 * 1024, f"a process of the grading used {graded['rss_kb'] / 1024:.0f} MB"
+    assert student(graded, "sparse_timestamp")["status"] == "graded"
+    assert "FIFO" in flags(graded, "fifo_timestamp")
+    assert student(graded, "fifo_timestamp")["status"] == "graded"
+
+
+def test_kind_3_host_unix_sockets_are_unreachable(graded, host_socket):
+    assert host_socket.received == []
+    assert student(graded, "connects_socket")["cells"]["relu"]["score"] == 0
+
+
+def test_kind_4_a_fork_bomb_is_capped_and_leaves_nothing_behind(graded):
+    result = student(graded, "fork_bomb")
+    assert result["cells"]["relu"]["score"] == 0  # it never got past the process limit
+    assert result["status"] == "graded"
+    assert graded["left"] == [], f"processes left running: {graded['left']}"
+
+
+def test_kind_5_nothing_live_reaches_the_autograded_notebook_or_the_feedback(graded):
+    course = graded["course"]
+    autograded = nbformat.read(str(course / "autograder" / "autograded" / "live_script" / LESSON
+                                   / f"{LESSON}.ipynb"), as_version=4)
+    feedback = (course / "autograder" / "feedback" / "live_script" / LESSON / f"{LESSON}.html").read_text()
+    assert student(graded, "live_script")["score"] == FULL
+    outputs = json.dumps([c.get("outputs", []) for c in autograded.cells])
+    assert PAYLOAD not in outputs and PAYLOAD.replace("-", "_") not in outputs
+    # the student's source code is shown, escaped; nothing of it is live markup
+    for live in (f"<script>window.{PAYLOAD.replace('-', '_')}", "<img src=x onerror", "<svg xmlns",
+                 f'alert("{PAYLOAD}")</script>'):
+        assert live not in feedback
+
+
+def test_kind_6_the_csv_export_is_spreadsheet_safe(graded, tmp_path):
+    from autograder import gradebook
+
+    path = export(gradebook.db_url(graded["course"]), tmp_path / "grades.csv")
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    ids = [row["student_id"] for row in rows]
+    assert len(rows) == len(graded["out"]["students"])  # no forged row
+    assert "mallory,\nforged-student,01-forward-pass" in ids
+    assert not any(value.startswith(("=", "+", "@")) for row in rows for value in row.values())
+    assert "formula" in flags(graded, '=HYPERLINK("evil.example","click")')
+    assert "commas" in flags(graded, "mallory,\nforged-student,01-forward-pass")
+
+
+def test_no_file_outside_the_submissions_changed(graded):
+    for path, data in graded["outside"].items():
+        assert path.read_bytes() == data, path
