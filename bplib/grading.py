@@ -95,6 +95,8 @@ class Exercise:
     with a message naming it (the course's policy: a lesson's exercises are written by hand; later
     lessons use bplib freely). ``cpu_limit``: seconds of CPU time one case may take, measured
     outside the learner's code (by the grader, from outside the sandbox, in grading).
+    ``explain_error(error_text, case)``, if given, may return a hint for an error the learner's code
+    raised on ``case`` (e.g. the shapes that case expects); it is consulted before the generic ones.
     """
     name: str
     needs: tuple
@@ -108,6 +110,7 @@ class Exercise:
     compare: object = None
     implemented_by: tuple = ()
     cpu_limit: float = None
+    explain_error: object = None
 
     def call(self, objects, args):
         if self.probe is not None:
@@ -326,7 +329,7 @@ def judge_case(exercise, index, total, case, outcome, seed=None, cases=None):
     status, got = outcome[0], outcome[1]
     cpu = outcome[2] if len(outcome) > 2 else None
     if status == "error":
-        problem = _error_message(exercise, got)
+        problem = _error_message(exercise, got, case)
     elif status == "forbidden":
         problem = (f"your code calls {got}, bplib's own version of what this exercise asks you to "
                    "write. Write it yourself (NumPy is fine): an answer that calls it scores 0 "
@@ -388,11 +391,18 @@ ERROR_HINTS = (
 )
 
 
-def _error_message(exercise, text):
+def _error_message(exercise, text, case=None):
     kind = text.split(":", 1)[0]
     if kind == "NotImplementedError":
         return ("not implemented yet: replace `raise NotImplementedError()` in "
                 f"{', '.join(exercise.needs)} with your code")
+    if exercise.explain_error is not None and case is not None:
+        try:
+            hint = exercise.explain_error(text, case)
+        except Exception:  # noqa: BLE001 - a hint that does not apply to this case
+            hint = None
+        if hint:
+            return f"your code raised {text}\n  Hint: {hint}"
     if kind == "FloatingPointError" and exercise.strict_floats:
         return (f"your code raised {text} -- an overflow or invalid operation (NaN). Use the "
                 "numerically stable formula: never take exp of a large positive number.")

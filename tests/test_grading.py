@@ -26,7 +26,8 @@ from autograder.grade import grade
 from autograder.trusted import Timeouts
 
 LESSON = "01-forward-pass"
-POINTS = {"sigmoid": 2, "relu": 1, "dense_forward": 2, "mlp_forward": 2, "softmax": 2, "cross_entropy": 2}
+POINTS = {"sigmoid": 2, "relu": 1, "dense_forward": 1, "mlp_forward": 2, "softmax": 1, "cross_entropy": 1,
+          "cross_entropy_from_scores": 3}
 FULL = sum(POINTS.values())
 
 pytestmark = [pytest.mark.grading,
@@ -39,6 +40,7 @@ WRONG = {
     "mlp_forward": "def mlp_forward(x, params):\n    return np.zeros((len(x), params[-1][0].shape[1]))",
     "softmax": "def softmax(s):\n    e = np.exp(s)\n    return e / e.sum(axis=1, keepdims=True)",
     "cross_entropy": "def cross_entropy(probs, labels):\n    return 0.0",
+    "cross_entropy_from_scores": "def cross_entropy_from_scores(scores, labels):\n    return 0.0",
 }
 
 
@@ -94,7 +96,7 @@ def build_submissions(folder, port, course):
     submit("correct", filled_in(LESSON))
     submit("blank", filled_in(LESSON, replace={n: "" for n in POINTS}), score=0)
     submit("wrong", filled_in(LESSON, {"dense_forward": WRONG["dense_forward"],  # and so mlp_forward,
-                                       "softmax": WRONG["softmax"]}), score=FULL - 6)  # which uses it
+                                       "softmax": WRONG["softmax"]}), score=FULL - 4)  # which uses it
     # patching what the tests rely on; the notebook's own tests then "pass"
     submit("patches_checks", after_setup(filled_in(LESSON, WRONG), code(
         "import numpy, bplib.grading as g\n"
@@ -170,11 +172,11 @@ def build_submissions(folder, port, course):
     submit("hangs", after_setup(filled_in(LESSON, {
         "softmax": "import signal\ndef softmax(s):\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                    "    while True:\n        pass"}), code("while True:\n    pass")),
-        score=FULL - 2, flags=["did not finish in time"])
+        score=FULL - 1, flags=["did not finish in time"])
     # memory bomb
     submit("memory_bomb", filled_in(LESSON, {"cross_entropy": (
         "def cross_entropy(probs, labels):\n    hog = bytearray(64 * 1024 ** 3)\n    return 0.0")}),
-        score=FULL - 2)
+        score=FULL - 1)
     # huge outputs, by bytes and by lines
     submit("floods_output", after_setup(filled_in(LESSON), code(
         "print('x' * 50_000_000)\nfor i in range(200_000):\n    print(i)")))

@@ -1,5 +1,5 @@
-"""Lesson 02-chain-rule: local derivatives, the backward of each Value operation, topological order
-and the full backward pass.
+"""Lesson 02-chain-rule: local derivatives, backpropagation by hand through one neuron, the backward
+of each Value operation, topological order and the full backward pass.
 
 Expected gradients are numerical derivatives (five-point stencil) of the same expression computed
 with plain floats; for whole graphs they are also checked against :mod:`bplib.autograd`. The probes
@@ -11,7 +11,7 @@ learner's function on them and return plain numbers or node names.
 import math
 
 from bplib.autograd import Value, topological_order
-from bplib.grading import Case, Exercise, Mistake
+from bplib.grading import Case, Exercise, Mistake, compare_values
 from bplib.probes.chain_rule import (
     build,
     probe_backward,
@@ -40,7 +40,7 @@ def reference_local_derivatives(x, y):
 
 
 def local_derivatives_cases(rng, hidden):
-    points = [(2.0, 4.0), (-0.5, 3.0), (1.5, -2.0)]
+    points = [(2.0, 5.0), (-0.5, 3.0), (1.5, -2.0)]
     if hidden:
         points += [(float(rng.uniform(-2, 2)), float(rng.choice([-1, 1]) * rng.uniform(0.5, 3)))
                    for _ in range(4)]
@@ -50,39 +50,167 @@ def local_derivatives_cases(rng, hidden):
 
 def _entry_is(key, wrong, part=None):
     """A Mistake test: the learner's entry ``key`` (or its element ``part``) is wrong and equals
-    ``wrong(x, y)``."""
+    ``wrong(x, y)``. The test's ``key`` says which entry it is about."""
     def test(got, x, y):
         right = reference_local_derivatives(x, y)[key]
         value, right = (got[key], right) if part is None else (got[key][part], right[part])
         return (not math.isclose(value, right, rel_tol=1e-6, abs_tol=1e-8)
                 and math.isclose(value, wrong(x, y), rel_tol=1e-6, abs_tol=1e-9))
+    test.key = key
     return test
+
+
+QUOTIENT_DY = "d(x/y)/dy = -x / y**2"
+LOCAL_MISTAKES = (
+    Mistake("d(x*y)/dx = y and d(x*y)/dy = x: each input's derivative is the OTHER input.",
+            test=_entry_is("x * y", lambda x, y: x, part=0)),
+    Mistake("d(x*y)/dy = x: each input's derivative is the OTHER input.",
+            test=_entry_is("x * y", lambda x, y: y, part=1)),
+    Mistake("d(x + y)/dy = 1, like d(x + y)/dx.", test=_entry_is("x + y", lambda x, y: 0.0, part=1)),
+    Mistake(f"the sign of d(x/y)/dy is wrong: {QUOTIENT_DY}. Write x/y = x * y**-1: the power rule "
+            "gives d(y**-1)/dy = -1 * y**-2, and the minus comes from that exponent -1 (raising y "
+            "lowers x/y when x > 0).", test=_entry_is("x / y", lambda x, y: x / y ** 2, part=1)),
+    Mistake(f"the numerator of d(x/y)/dy is wrong: {QUOTIENT_DY}. The factor x is missing: "
+            "x/y = x * y**-1, and x stays as a constant factor when you nudge y.",
+            test=_entry_is("x / y", lambda x, y: -1 / y ** 2, part=1)),
+    Mistake(f"the denominator of d(x/y)/dy is wrong: {QUOTIENT_DY}. The power of y goes DOWN by "
+            "one, from y**-1 to y**-2.", test=_entry_is("x / y", lambda x, y: -x / y, part=1)),
+    Mistake(f"the numerator of d(x/y)/dy is wrong: {QUOTIENT_DY}. In the quotient rule "
+            "(u/v)' = (u' v - u v') / v**2 with u = x, v = y and y the variable, u' = 0 and v' = 1, "
+            "so the numerator is 0 * y - x * 1 = -x.",
+            test=_entry_is("x / y", lambda x, y: (y - x) / y ** 2, part=1)),
+    Mistake("d(x/y)/dx and d(x/y)/dy are swapped: d/dx = 1/y, d/dy = -x / y**2.",
+            test=_entry_is("x / y", lambda x, y: -x / y ** 2, part=0)),
+    Mistake("d(x**3)/dx = 3 * x**2 (bring the power down, then lower it by one).",
+            test=_entry_is("x ** 3", lambda x, y: 3 * x)),
+    Mistake("d(x**3)/dx = 3 * x**2: the power goes down by one.",
+            test=_entry_is("x ** 3", lambda x, y: 3 * x ** 3)),
+    Mistake("d(x**3)/dx = 3 * x**2: the factor 3 is missing.",
+            test=_entry_is("x ** 3", lambda x, y: x ** 2)),
+    Mistake("d tanh(x)/dx = 1 - tanh(x)**2: the tanh is squared.",
+            test=_entry_is("tanh(x)", lambda x, y: 1 - math.tanh(x))),
+    Mistake("d tanh(x)/dx = 1 - tanh(x)**2, with tanh(x), not x, squared.",
+            test=_entry_is("tanh(x)", lambda x, y: 1 - x ** 2)),
+    Mistake("exp is its own derivative: d exp(x)/dx = exp(x).",
+            test=_entry_is("exp(x)", lambda x, y: x * math.exp(x - 1))))
+
+
+def compare_local_derivatives(got, case):
+    """Each entry by its key, as the learner writes it, and d/dx, d/dy for the two parts of a pair."""
+    expected = case.expected
+    if not isinstance(got, dict):
+        return (f"should return a dict with the keys {_keys(expected)}; you returned "
+                f"{_describe(got)}")
+    for key, right in expected.items():
+        if key not in got:
+            return f'the key "{key}" is missing (the keys are {_keys(expected)}, written exactly like that)'
+        value = got[key]
+        if isinstance(right, tuple):
+            if not (isinstance(value, tuple) and len(value) == 2):
+                return f'"{key}" should be a pair (d/dx, d/dy); you returned {_describe(value)}'
+            parts = [(f'"{key}", d/dx', value[0], right[0]), (f'"{key}", d/dy', value[1], right[1])]
+        else:
+            parts = [(f'"{key}", d/dx', value, right)]
+        for name, g, e in parts:
+            problem = compare_values(g, e, (), 1e-6, 1e-8)
+            if problem:
+                hint = next((m.hint for m in LOCAL_MISTAKES
+                             if m.test.key == key and _applies(m, got, case.args)), None)
+                return f"{name}: {problem}" + (f"\n  Hint: {hint}" if hint else "")
+    return None
+
+
+def _applies(mistake, got, args):
+    try:
+        return bool(mistake.test(got, *args))
+    except Exception:  # noqa: BLE001 - a mistake about another entry, or of another type
+        return False
+
+
+def _keys(expected):
+    return ", ".join(f'"{key}"' for key in expected)
+
+
+def _describe(value):
+    if isinstance(value, tuple):
+        return f"a sequence of {len(value)} values"
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
 
 
 LOCAL_DERIVATIVES = Exercise(
     "local_derivatives", ("local_derivatives",), local_derivatives_cases, rtol=1e-6, atol=1e-8,
+    implemented_by=("bplib.autograd.Value",), compare=compare_local_derivatives)
+
+
+# --- neuron_gradients: backpropagation by hand, with a weight used along two paths ---------------
+
+def neuron_loss(x, w, b, t, lam):
+    """L = (sigmoid(w x + b) - t)**2 + lam w**2: one sigmoid neuron, squared error, weight decay."""
+    z = w * x + b
+    s = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+    return (s - t) ** 2 + lam * w ** 2
+
+
+NEURON_INPUTS = ("x", "w", "b", "t")
+
+
+def reference_neuron_gradients(x, w, b, t, lam):
+    point = {"x": x, "w": w, "b": b, "t": t}
+    return {f"d{name}": numerical_derivative(
+        lambda v, name=name: neuron_loss(**{**point, name: v}, lam=lam), point[name])
+        for name in NEURON_INPUTS}
+
+
+def neuron_cases(rng, hidden):
+    points = [(2.0, -0.5, 0.5, 0.8, 0.1), (-1.5, 1.2, -0.3, 0.0, 0.5)]
+    if hidden:
+        points += [tuple(float(v) for v in (*rng.uniform(-2, 2, 3), rng.uniform(0, 1),
+                                            rng.uniform(0.05, 1))) for _ in range(4)]
+    return [Case(p, reference_neuron_gradients(*p),
+                 "x = {:.4g}, w = {:.4g}, b = {:.4g}, t = {:.4g}, lam = {:.4g}".format(*p))
+            for p in points]
+
+
+def analytic_neuron(x, w, b, t, lam, ds_dz=None, de=None, decay=None, dt_sign=-1.0, dx_factor=None,
+                    paths=("main", "decay")):
+    """Hand backprop of the neuron with one step changed (for recognising mistakes)."""
+    z = w * x + b
+    s = 1 / (1 + math.exp(-z))
+    e = s - t
+    de = 2 * e if de is None else de(e)
+    dz = de * (s * (1 - s) if ds_dz is None else ds_dz(s, z))
+    decay = 2 * lam * w if decay is None else decay(lam, w)
+    dw = (dz * x if "main" in paths else 0.0) + (decay if "decay" in paths else 0.0)
+    return {"dx": dz * (w if dx_factor is None else dx_factor(x, w)), "dw": dw, "db": dz,
+            "dt": dt_sign * de}
+
+
+def _neuron(**options):
+    return lambda *args: analytic_neuron(*args, **options)
+
+
+NEURON_GRADIENTS = Exercise(
+    "neuron_gradients", ("neuron_gradients",), neuron_cases, rtol=1e-6, atol=1e-8,
+    implemented_by=("bplib.autograd.Value",),
     mistakes=(
-        Mistake("d(x*y)/dx = y and d(x*y)/dy = x: each input's derivative is the OTHER input.",
-                test=_entry_is("x * y", lambda x, y: x, part=0)),
-        Mistake("d(x*y)/dy = x: each input's derivative is the OTHER input.",
-                test=_entry_is("x * y", lambda x, y: y, part=1)),
-        Mistake("d(x + y)/dy = 1, like d(x + y)/dx.", test=_entry_is("x + y", lambda x, y: 0.0, part=1)),
-        Mistake("d(x/y)/dy = -x / y**2 (x times the derivative of 1/y, which is -1/y**2).",
-                test=_entry_is("x / y", lambda x, y: -1 / y ** 2, part=1)),
-        Mistake("d(x/y)/dy is negative for x, y > 0: -x / y**2.",
-                test=_entry_is("x / y", lambda x, y: x / y ** 2, part=1)),
-        Mistake("d(x**3)/dx = 3 * x**2 (bring the power down, then lower it by one).",
-                test=_entry_is("x ** 3", lambda x, y: 3 * x)),
-        Mistake("d(x**3)/dx = 3 * x**2: the power goes down by one.",
-                test=_entry_is("x ** 3", lambda x, y: 3 * x ** 3)),
-        Mistake("d(x**3)/dx = 3 * x**2: the factor 3 is missing.",
-                test=_entry_is("x ** 3", lambda x, y: x ** 2)),
-        Mistake("d tanh(x)/dx = 1 - tanh(x)**2: the tanh is squared.",
-                test=_entry_is("tanh(x)", lambda x, y: 1 - math.tanh(x))),
-        Mistake("d tanh(x)/dx = 1 - tanh(x)**2, with tanh(x), not x, squared.",
-                test=_entry_is("tanh(x)", lambda x, y: 1 - x ** 2)),
-        Mistake("exp is its own derivative: d exp(x)/dx = exp(x).",
-                test=_entry_is("exp(x)", lambda x, y: x * math.exp(x - 1)))))
+        Mistake("w is used twice, in w * x and in lam * w**2, so its gradient is the SUM over both "
+                "paths: dw = dz * x + 2 * lam * w. You kept only the path through the neuron.",
+                _neuron(paths=("main",))),
+        Mistake("w is used twice, in w * x and in lam * w**2, so its gradient is the SUM over both "
+                "paths: dw = dz * x + 2 * lam * w. You kept only the weight-decay path.",
+                _neuron(paths=("decay",))),
+        Mistake("the local derivative of lam * w**2 is 2 * lam * w (the power rule).",
+                _neuron(decay=lambda lam, w: lam * w)),
+        Mistake("the sigmoid's local derivative is s * (1 - s), with s = sigmoid(z) (lesson 1's "
+                "table); 1 - s**2 is tanh's.", _neuron(ds_dz=lambda s, z: 1 - s ** 2)),
+        Mistake("the sigmoid's local derivative is s * (1 - s), not s.", _neuron(ds_dz=lambda s, z: s)),
+        Mistake("the sigmoid's local derivative is s * (1 - s) with s = sigmoid(z), the OUTPUT; "
+                "z * (1 - z) uses its input.", _neuron(ds_dz=lambda s, z: z * (1 - z))),
+        Mistake("d(e**2)/de = 2 * e: the factor 2 is missing.", _neuron(de=lambda e: e)),
+        Mistake("e = s - t, so de/dt = -1: dt = -de. Your dt has the wrong sign.", _neuron(dt_sign=1.0)),
+        Mistake("d(w * x)/dx = w, the OTHER input: dx = dz * w.",
+                _neuron(dx_factor=lambda x, w: x))))
 
 
 # --- one operation's backward: add, mul, power, tanh, exp ---------------------------------------
@@ -165,9 +293,10 @@ def _mistakes(probe, forward, right_local, wrong_locals):
     return common + tuple(Mistake(hint, answer(wrong_op(forward, local))) for hint, local in wrong_locals)
 
 
-def op_exercise(name, probe, forward, right_local, cases, wrong_locals):
+def op_exercise(name, probe, forward, right_local, cases, wrong_locals, implemented_by):
     return Exercise(name, (name,), cases, probe=probe, rtol=1e-6, atol=1e-8,
-                    mistakes=_mistakes(probe, forward, right_local, wrong_locals))
+                    mistakes=_mistakes(probe, forward, right_local, wrong_locals),
+                    implemented_by=implemented_by)
 
 
 ADD = op_exercise(
@@ -175,7 +304,10 @@ ADD = op_exercise(
     binary_cases(lambda x, y: x + y, "add"),
     [("both inputs get out.grad: d(a + b)/db = 1 too.", lambda out, x, y: (1.0, 0.0)),
      ("the local derivatives of a + b are 1 and 1 (that is mul's rule, b and a).",
-      lambda out, x, y: (y, x))])
+      lambda out, x, y: (y, x)),
+     ("both inputs get ALL of out.grad, not half each: d(a + b)/da = d(a + b)/db = 1.",
+      lambda out, x, y: (0.5, 0.5))],
+    ("bplib.autograd.Value.__add__",))
 
 MUL = op_exercise(
     "mul", probe_binary, lambda x, y: x * y, lambda out, x, y: (y, x),
@@ -184,26 +316,32 @@ MUL = op_exercise(
       lambda out, x, y: (x, y)),
      ("the local derivative is the other input's data, not out.data.",
       lambda out, x, y: (out, out)),
-     ("d(a*b)/da = b, not 1 (1 is the rule for a + b).", lambda out, x, y: (1.0, 1.0))])
+     ("d(a*b)/da = b, not 1 (1 is the rule for a + b).", lambda out, x, y: (1.0, 1.0))],
+    ("bplib.autograd.Value.__mul__",))
 
 POWER = op_exercise(
     "power", probe_unary, lambda x, k: x ** k, lambda out, x, k: (k * x ** (k - 1),),
     unary_cases(lambda x, k: x ** k, "power", parameters=((3.0,), (2.0,), (-1.0,), (0.5,), (4.0,))),
     [("d(a**k)/da = k * a**(k - 1): lower the power by one.", lambda out, x, k: (k * x ** k,)),
-     ("d(a**k)/da = k * a**(k - 1): the factor k is missing.", lambda out, x, k: (x ** (k - 1),))])
+     ("d(a**k)/da = k * a**(k - 1): the factor k is missing.", lambda out, x, k: (x ** (k - 1),)),
+     ("operator precedence: `k * a.data ** k - 1` subtracts 1 from the product. Put the exponent "
+      "in parentheses: k * a.data ** (k - 1).", lambda out, x, k: (k * x ** k - 1,))],
+    ("bplib.autograd.Value.__pow__",))
 
 TANH = op_exercise(
     "tanh", probe_unary, math.tanh, lambda out, x: (1 - out ** 2,),
     unary_cases(math.tanh, "tanh"),
     [("d tanh(a)/da = 1 - tanh(a)**2 = 1 - out.data**2: square the OUTPUT, not a.data.",
       lambda out, x: (1 - x ** 2,)),
-     ("d tanh(a)/da = 1 - out.data**2: the square is missing.", lambda out, x: (1 - out,))])
+     ("d tanh(a)/da = 1 - out.data**2: the square is missing.", lambda out, x: (1 - out,))],
+    ("bplib.autograd.Value.tanh",))
 
 EXP = op_exercise(
     "exp", probe_unary, math.exp, lambda out, x: (out,),
     unary_cases(math.exp, "exp"),
     [("d exp(a)/da = exp(a), which is out.data (not a.data).", lambda out, x: (x,)),
-     ("d exp(a)/da = exp(a) = out.data: no second exp.", lambda out, x: (math.exp(out),))])
+     ("d exp(a)/da = exp(a) = out.data: no second exp.", lambda out, x: (math.exp(out),))],
+    ("bplib.autograd.Value.exp",))
 
 
 # --- topological_order ----------------------------------------------------------------------------
@@ -286,7 +424,8 @@ def topological_order_cases(rng, hidden):
 
 TOPOLOGICAL_ORDER = Exercise(
     "topological_order", ("topological_order",), topological_order_cases,
-    probe=probe_topological_order, compare=compare_topological_order)
+    probe=probe_topological_order, compare=compare_topological_order,
+    implemented_by=("bplib.autograd.topological_order",))
 
 
 # --- backward --------------------------------------------------------------------------------------
@@ -394,6 +533,7 @@ def _buggy_backward(program, inputs, calls, reverse=True, add_one=False):
 
 BACKWARD = Exercise(
     "backward", ("backward",), backward_cases, probe=probe_backward, rtol=1e-6, atol=1e-8,
+    implemented_by=("bplib.autograd.Value.backward",),
     mistakes=(
         Mistake("every gradient is 0: set root.grad = 1.0 first (dL/dL = 1), then call each node's "
                 "_backward.", test=lambda got, *args: all(v == 0 for v in got.values())),
@@ -407,4 +547,5 @@ BACKWARD = Exercise(
                 answer=lambda program, inputs, calls: reference_backward(program, inputs, 1))))
 
 
-EXERCISES = [LOCAL_DERIVATIVES, ADD, MUL, POWER, TANH, EXP, TOPOLOGICAL_ORDER, BACKWARD]
+EXERCISES = [LOCAL_DERIVATIVES, NEURON_GRADIENTS, ADD, MUL, POWER, TANH, EXP, TOPOLOGICAL_ORDER,
+             BACKWARD]

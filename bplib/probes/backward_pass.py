@@ -3,12 +3,13 @@
 For the three layer exercises the probe runs the forward pass itself, with :func:`dense_forward`,
 :func:`relu_forward` and :func:`sigmoid_forward` below (the same code as the notebook's read-only
 setup cell, so the cache has the documented layout whatever you redefine), then calls your
-``backward(dout, cache)``.
+``backward(dout, cache)``; for softmax_backward, with bplib's stable softmax (cache = p).
 """
 
 import numpy as np
 
 from bplib.layers import sigmoid
+from bplib.losses import softmax
 
 
 def dense_forward(x, W, b):
@@ -40,6 +41,11 @@ def relu_probe(relu_backward, x, dout):
 def sigmoid_probe(sigmoid_backward, x, dout):
     _, cache = sigmoid_forward(x)
     return sigmoid_backward(dout, cache)
+
+
+def softmax_probe(softmax_backward, s, dout):
+    """p = softmax(s) (bplib's, stable), then your ``softmax_backward(dout, cache=p)``."""
+    return softmax_backward(dout, softmax(s))
 
 
 def as_dict(loss, grads):

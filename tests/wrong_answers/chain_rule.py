@@ -30,6 +30,23 @@ def local_derivatives(x, y):
 '''
 
 
+NEURON = '''
+def neuron_gradients(x, w, b, t, lam):
+    z = w * x + b
+    s = 1 / (1 + math.exp(-z))
+    e = s - t
+    dL = 1.0
+    de = dL * 2 * e
+    dt = de * -1.0
+    ds = de * 1.0
+    dz = ds * s * (1 - s)
+    db = dz * 1.0
+    dx = dz * w
+    dw = dz * x + dL * lam * 2 * w
+    return {"dx": dx, "dw": dw, "db": db, "dt": dt}
+'''
+
+
 def _local(right, wrong):
     """local_derivatives with one right formula replaced by a wrong one."""
     assert right in RIGHT_LOCAL_DERIVATIVES
@@ -44,6 +61,41 @@ WRONG = {
         "tanh: square missing": _local("1 - math.tanh(x) ** 2", "1 - math.tanh(x)"),
         "tanh: squares the input": _local("1 - math.tanh(x) ** 2", "1 - x ** 2"),
         "sum: zero for y": _local("(1.0, 1.0)", "(1.0, 0.0)"),
+        "quotient: x missing from the numerator": _local("-x / y ** 2", "-1 / y ** 2"),
+        "quotient: y not squared": _local("-x / y ** 2", "-x / y"),
+        "quotient rule numerator mixed up": _local("-x / y ** 2", "(y - x) / y ** 2"),
+        "uses bplib's Value": '''
+def local_derivatives(x, y):
+    from bplib.autograd import Value as V
+    out = {}
+    for key, f in {"x + y": lambda a, b: a + b, "x * y": lambda a, b: a * b,
+                   "x / y": lambda a, b: a / b}.items():
+        a, b = V(x), V(y)
+        f(a, b).backward()
+        out[key] = (a.grad, b.grad)
+    for key, f in {"x ** 3": lambda a: a ** 3, "tanh(x)": lambda a: a.tanh(),
+                   "exp(x)": lambda a: a.exp()}.items():
+        a = V(x)
+        f(a).backward()
+        out[key] = a.grad
+    return out
+''',
+    },
+    "neuron_gradients": {
+        "one path for w": NEURON.replace("dw = dz * x + dL * lam * 2 * w", "dw = dz * x"),
+        "tanh's derivative for the sigmoid": NEURON.replace("dz = ds * s * (1 - s)",
+                                                            "dz = ds * (1 - s ** 2)"),
+        "factor 2 missing": NEURON.replace("de = dL * 2 * e", "de = dL * e"),
+        "sign of dt": NEURON.replace("dt = de * -1.0", "dt = de"),
+        "dx uses x": NEURON.replace("dx = dz * w", "dx = dz * x"),
+        "uses bplib's Value": '''
+def neuron_gradients(x, w, b, t, lam):
+    from bplib.autograd import Value
+    xv, wv, bv, tv = Value(x), Value(w), Value(b), Value(t)
+    L = ((wv * xv + bv).sigmoid() - tv) ** 2 + lam * wv ** 2
+    L.backward()
+    return {"dx": xv.grad, "dw": wv.grad, "db": bv.grad, "dt": tv.grad}
+''',
     },
     "add": {
         "overwrites with =": _op("add", "a, b", "a.data + b.data",
@@ -52,6 +104,10 @@ WRONG = {
         "only the first input": _op("add", "a, b", "a.data + b.data", ["a.grad += out.grad"], "+"),
         "halves between inputs": _op("add", "a, b", "a.data + b.data",
                                      ["a.grad += out.grad / 2", "b.grad += out.grad / 2"], "+"),
+        "lets bplib's Value add": '''
+def add(a, b):
+    return a + b
+''',
     },
     "mul": {
         "partners swapped": _op("mul", "a, b", "a.data * b.data",
@@ -143,6 +199,11 @@ def topological_order(root):
     visit(root)
     return order
 ''',
+        "calls bplib's topological_order": '''
+def topological_order(root):
+    from bplib import autograd
+    return autograd.topological_order(root)
+''',
         "root first": '''
 def topological_order(root):
     order, visited = [], set()
@@ -189,6 +250,11 @@ def backward(root):
     root.grad += 1.0
     for node in reversed(topological_order(root)):
         node._backward()
+''',
+        "calls bplib's backward": '''
+def backward(root):
+    import bplib.autograd
+    bplib.autograd.Value.backward(root)
 ''',
     },
 }
