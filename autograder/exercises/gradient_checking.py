@@ -32,7 +32,9 @@ from bplib.probes.gradient_checking import (
 )
 from bplib.probes.planted_bugs import build_network, layer_kind, network_spec, random_weights
 
-# bplib's own versions of what the exercises ask for: an answer that calls one scores 0 for it.
+# bplib's own versions of what each exercise asks for: an answer that calls one scores 0 for it.
+# Each exercise lists only what does its own job, so that a call in an earlier answer (say, bplib's
+# relative_error inside the learner's relative_error) costs that exercise's points and no others.
 NUMERICAL = ("bplib.gradcheck.numerical_gradient",)
 RELATIVE = ("bplib.gradcheck.relative_error", "bplib.gradcheck.relative_errors")
 NETWORK_CHECKS = ("bplib.gradcheck.check_network", "bplib.gradcheck.sparse_check",
@@ -304,7 +306,7 @@ def compare_network_errors(got, case):
 CHECK_NETWORK_GRADIENTS = Exercise(
     "check_network_gradients", ("check_network_gradients",), network_check_cases,
     probe=network_check_probe, compare=compare_network_errors,
-    implemented_by=NETWORK_CHECKS[:1] + NUMERICAL + RELATIVE)
+    implemented_by=NETWORK_CHECKS[:1])
 
 
 # --- the bug finders: networks with bugs planted at grading time (bplib.probes.planted_bugs) ------
@@ -468,7 +470,7 @@ def compare_wrong_parameters(got, case):
 WRONG_PARAMETERS = Exercise(
     "wrong_parameters", ("wrong_parameters",), wrong_parameters_cases,
     probe=wrong_parameters_probe, compare=compare_wrong_parameters,
-    implemented_by=NETWORK_CHECKS + LAYER_CHECK + NUMERICAL + RELATIVE)
+    implemented_by=NETWORK_CHECKS)
 
 
 # --- wrong_layers ------------------------------------------------------------------------------
@@ -569,7 +571,7 @@ def compare_wrong_layers(got, case):
 
 WRONG_LAYERS = Exercise(
     "wrong_layers", ("wrong_layers",), wrong_layers_cases, probe=wrong_layers_probe,
-    compare=compare_wrong_layers, implemented_by=LAYER_CHECK + NETWORK_CHECKS + NUMERICAL + RELATIVE)
+    compare=compare_wrong_layers, implemented_by=LAYER_CHECK)
 
 
 # --- fix_1, fix_2: two hand-written networks (bplib.probes.gradient_checking) --------------------
