@@ -1,6 +1,8 @@
 """Lesson 06-efficiency-and-scale: count_forward_calls, forward_flops, gradient_flops,
 time_gradients, activation_memory_bytes.
 
+bplib implements none of them, so no exercise has ``implemented_by`` names: answers may use bplib.
+
 Networks are ``bplib.network.mlp(sizes)``: Linear layers of the given sizes with an activation
 between them. The cost model counts only the matrix products (2 FLOPs per multiply-add).
 """
@@ -140,6 +142,9 @@ FORWARD_FLOPS = Exercise(
         Mistake("every example of the batch goes through every layer: multiply by the batch size N.",
                 lambda sizes, batch: reference_forward_flops(sizes, 1)),
         Mistake("count only the matrix products, not the bias additions.", _with_bias),
+        Mistake("each layer's weight matrix is D_in x D_out, two consecutive sizes, not D x D: "
+                "pair them with zip(sizes[:-1], sizes[1:]).",
+                lambda sizes, batch: sum(2 * batch * d * d for d in sizes[1:])),
     ))
 
 

@@ -1,10 +1,14 @@
-"""Lesson 04-gradient-checking: numerical_gradient, relative_error, check_network_gradients, and two
-find-the-bug items (name every parameter whose gradient is wrong, then fix the backward).
+"""Lesson 04-gradient-checking: numerical_gradient, relative_error, check_network_gradients, two bug
+finders (wrong_parameters: every parameter whose gradient is wrong; wrong_layers: every layer whose
+own backward is wrong), and two fixes (fix_1, fix_2: a corrected backward of a hand-written network).
 
-Every expected value comes from :mod:`bplib.gradcheck` (finite differences of a trusted forward).
-The two networks with a bug, :class:`bplib.probes.gradient_checking.TanhNetwork` and ``SigmoidNetwork``,
+Every expected value comes from :mod:`bplib.gradcheck` (finite differences of a trusted forward),
+computed here, on the grading side. The bug finders are graded on networks with bugs from
+:mod:`bplib.probes.planted_bugs`, planted in layers drawn at grading time, so a finder must check
+gradients; a list of names remembered from the notebook's demos does not pass. The two hand-written
+networks with a bug, :class:`bplib.probes.gradient_checking.TanhNetwork` and ``SigmoidNetwork``,
 are written into the notebook's setup cells from their source, so the notebook and the grader use
-the same code.
+the same code; their fixes are graded on random sizes (and, for SigmoidNetwork, random depths).
 """
 
 import copy
@@ -19,13 +23,25 @@ from bplib.probes.gradient_checking import (
     TanhNetwork,
     fixed_network_probe,
     loss_for,
-    named_parameters_probe,
+    make_network,
     network_check_probe,
     numerical_gradient_probe,
-    set_weights,
     target_function,
+    wrong_layers_probe,
+    wrong_parameters_probe,
 )
-from bplib.probes.planted_bugs import build_network, network_spec, random_weights
+from bplib.probes.planted_bugs import build_network, layer_kind, network_spec, random_weights
+
+# bplib's own versions of what each exercise asks for: an answer that calls one scores 0 for it.
+# Each exercise lists only what does its own job, so that a call in an earlier answer (say, bplib's
+# relative_error inside the learner's relative_error) costs that exercise's points and no others.
+NUMERICAL = ("bplib.gradcheck.numerical_gradient",)
+RELATIVE = ("bplib.gradcheck.relative_error", "bplib.gradcheck.relative_errors")
+NETWORK_CHECKS = ("bplib.gradcheck.check_network", "bplib.gradcheck.sparse_check",
+                  "bplib.gradcheck.directional_check")
+LAYER_CHECK = ("bplib.gradcheck.check_layer",)
+BACKWARDS = ("bplib.layers.Linear.backward", "bplib.layers.Tanh.backward",
+             "bplib.layers.Sigmoid.backward")
 
 # --- numerical_gradient -------------------------------------------------------------------------
 
@@ -154,7 +170,7 @@ def _hint(mistakes, got, case):
 
 NUMERICAL_GRADIENT = Exercise(
     "numerical_gradient", ("numerical_gradient",), numerical_gradient_cases,
-    probe=numerical_gradient_probe, compare=compare_numerical_gradient)
+    probe=numerical_gradient_probe, compare=compare_numerical_gradient, implemented_by=NUMERICAL)
 
 
 # --- relative_error -----------------------------------------------------------------------------
@@ -182,6 +198,7 @@ def relative_error_cases(rng, hidden):
 
 RELATIVE_ERROR = Exercise(
     "relative_error", ("relative_error",), relative_error_cases, rtol=1e-6, atol=1e-12,
+    implemented_by=RELATIVE,
     mistakes=(
         Mistake("0 / 0 gives nan: divide by max(1e-8, |a| + |b|), elementwise (np.maximum), so two "
                 "zero gradients have relative error 0.",
@@ -288,90 +305,321 @@ def compare_network_errors(got, case):
 
 CHECK_NETWORK_GRADIENTS = Exercise(
     "check_network_gradients", ("check_network_gradients",), network_check_cases,
-    probe=network_check_probe, compare=compare_network_errors)
+    probe=network_check_probe, compare=compare_network_errors,
+    implemented_by=NETWORK_CHECKS[:1])
 
 
-# --- find the bug: two hand-written networks (bplib.probes.gradient_checking) --------------------
+# --- the bug finders: networks with bugs planted at grading time (bplib.probes.planted_bugs) ------
 
-def _random_weights(rng, D, H, C):
-    sizes = [D, H, H, C]
+RIGHT_BELOW, WRONG_ABOVE = 1e-7, 1e-3  # every error of a case is below the first or above the second
+FRESH_ARRAYS = "correct, new gradient arrays"
+PLANTED_ANEW = ("the bugs are planted anew for every check, in layers drawn at random (some networks "
+                "get none), so names or numbers from the notebook's examples do not carry over.")
+STALE_GRADIENTS = ("this layer is correct but stores NEW gradient arrays in backward, so arrays "
+                   "picked up before backward are stale: read layer.grads (or model.parameters()) "
+                   "after calling backward, and copy them")
+
+
+def _separated(errors):
+    return all(e < RIGHT_BELOW or e > WRONG_ABOVE for e in errors)
+
+
+def _relu_margin(spec, weights, x):
+    """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
+    step h makes even a correct gradient disagree with finite differences."""
+    margin, h = np.inf, x
+    for i, item in enumerate(spec):
+        if item[0] == "linear":
+            W, b = weights[str(i)]
+            h = h @ W + b
+        else:
+            if item[0] == "relu":
+                margin = min(margin, float(np.abs(h).min()))
+            h = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+                 "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[item[0]](h)
+    return margin
+
+
+def _label(sizes, activation, spec, n, loss_kind=None):
+    bugs = [f"layer {i}: {item[-1]}" for i, item in enumerate(spec) if item[-1]]
+    loss = f", {loss_kind} loss" if loss_kind else ""
+    return (f"{'-'.join(str(s) for s in sizes)} {activation} network{loss}, a batch of {n}, "
+            + ("; ".join(bugs) if bugs else "no bug"))
+
+
+def _draw_case(rng, sizes, activation, bugs, n, loss_kind, errors_of):
+    """Weights and data on which every error ``errors_of`` measures is clearly right or wrong."""
+    spec = network_spec(sizes, activation, bugs=bugs)
+    for _ in range(200):
+        weights = random_weights(rng, sizes)
+        x = rng.normal(size=(n, sizes[0]))
+        y = rng.normal(size=(n, sizes[-1])) if loss_kind == "mse" else rng.integers(0, sizes[-1], n)
+        if _relu_margin(spec, weights, x) < 1e-3:
+            continue
+        errors = errors_of(spec, weights, x, y)
+        if _separated(_flat(errors)):
+            return spec, weights, x, y, errors
+    raise RuntimeError("could not draw a case with clearly separated errors")
+
+
+def _flat(errors):
+    if isinstance(errors, dict):
+        return list(errors.values())
+    return [e for layer in errors for e in layer.values()]
+
+
+def _random_bugs(rng, sizes, activation, count):
+    """{layer index: bug} for ``count`` layers drawn at random (sizes made square where a
+    transposed dW needs it; changes ``sizes`` in place)."""
+    layers = sorted(int(i) for i in rng.choice(2 * len(sizes) - 3, count, replace=False))
+    bugs = {}
+    for layer in layers:
+        if layer % 2 == 0:
+            bug = str(rng.choice(LINEAR_BUG_NAMES))
+            if bug == "transposed dW":
+                sizes[layer // 2 + 1] = sizes[layer // 2]
+        else:
+            bug = str(rng.choice(["no derivative", "derivative of the input"]
+                                 if activation == "tanh" else ["no derivative"]))
+        bugs[layer] = bug
+    return bugs
+
+
+LINEAR_BUG_NAMES = ("transposed dW", "db from the first example only", "db averaged instead of summed",
+                    "dW doubled", "dW divided by N", "dx with the wrong sign",
+                    "correct, new gradient arrays")
+
+
+def _random_network(rng):
+    depth = int(rng.integers(2, 4))  # Linear layers
+    sizes = [int(s) for s in rng.integers(2, 6, depth + 1)]
+    activation = str(rng.choice(["tanh", "sigmoid", "relu"]))
+    count = int(rng.choice([0, 1, 1, 2]))
+    return sizes, activation, _random_bugs(rng, sizes, activation, count), int(rng.integers(2, 6))
+
+
+# --- wrong_parameters --------------------------------------------------------------------------
+
+def network_errors(spec, weights, x, y, loss_kind):
+    """{parameter name: largest relative error} of bplib's full check of the planted network."""
+    report = gradcheck.check_network(build_network(spec, weights), loss_for(loss_kind), x, y)
+    return {c.name: c.max_relative_error for c in report.checks}
+
+
+def _wrong_parameters_case(rng, sizes, activation, bugs, n, loss_kind):
+    spec, weights, x, y, errors = _draw_case(
+        rng, sizes, activation, bugs, n, loss_kind,
+        lambda spec, weights, x, y: network_errors(spec, weights, x, y, loss_kind))
+    wrong = tuple(sorted(name for name, e in errors.items() if e > WRONG_ABOVE))
+    return Case((spec, weights, x, y, loss_kind), {"wrong": wrong, "errors": errors},
+                _label(sizes, activation, spec, n, loss_kind))
+
+
+def wrong_parameters_cases(rng, hidden):
+    cases = [_wrong_parameters_case(rng, [3, 4, 2], "tanh", {}, 5, "mse"),
+             _wrong_parameters_case(rng, [3, 4, 4, 2], "tanh", {2: "transposed dW"}, 5, "ce"),
+             _wrong_parameters_case(rng, [3, 4, 3, 2], "sigmoid", {1: "no derivative"}, 4, "ce"),
+             _wrong_parameters_case(rng, [4, 5, 5, 3], "tanh", {2: "dx with the wrong sign",
+                                                                4: "correct, new gradient arrays"},
+                                    5, "mse")]
+    if hidden:
+        for _ in range(4):
+            sizes, activation, bugs, n = _random_network(rng)
+            cases.append(_wrong_parameters_case(rng, sizes, activation, bugs, n,
+                                                str(rng.choice(["mse", "ce"]))))
+    return cases
+
+
+def compare_wrong_parameters(got, case):
+    wrong, errors = case.expected["wrong"], case.expected["errors"]
+    names = ", ".join(errors)
+    if not (isinstance(got, tuple) and all(isinstance(g, str) for g in got)):
+        return (f"should return a list of parameter names (strings), e.g. [] or ['0.W', '0.b']; you "
+                f"returned {got!r:.120}")
+    for name in got:
+        if name not in errors:
+            return (f"{name!r} is not a parameter of this network; model.parameters() yields {names}."
+                    "\n  Hint: name parameters as model.parameters() does, not layers or numbers.")
+    for name in got:
+        if name not in wrong:
+            layer = _layer_of(name)
+            if case.args[0][layer][-1] == FRESH_ARRAYS:
+                hint = STALE_GRADIENTS + " (in check_network_gradients: read them after backward)"
+            else:
+                hint = (PLANTED_ANEW + " Run your check_network_gradients on the model you are given "
+                        "and keep the names whose relative error is above the threshold (1e-5 is "
+                        "bplib's)")
+            none = " This network has no bug at all." if not wrong else ""
+            return (f"the gradient of {name} is right (finite differences agree to a relative error "
+                    f"of {errors[name]:.0e}): name only the parameters whose check fails.{none}"
+                    f"\n  Hint: {hint}.")
+    missing = [name for name in wrong if name not in got]
+    if missing:
+        shown = ", ".join(f"{m} ({errors[m]:.2g})" for m in missing)
+        if not got:
+            hint = ("you named none: return every name whose relative error is above the threshold "
+                    "(a wrong gradient scores 1e-3 or more, a right one 1e-7 or less)")
+        else:
+            hint = ("a wrong dx or a missing activation derivative makes every parameter BELOW it "
+                    "fail too: name all of them, not only the first one that fails")
+        return (f"you named {len(got)} parameter(s), but {len(missing)} more fail the check: "
+                f"{shown}.\n  Hint: {hint}.")
+    return None
+
+
+WRONG_PARAMETERS = Exercise(
+    "wrong_parameters", ("wrong_parameters",), wrong_parameters_cases,
+    probe=wrong_parameters_probe, compare=compare_wrong_parameters,
+    implemented_by=NETWORK_CHECKS)
+
+
+# --- wrong_layers ------------------------------------------------------------------------------
+
+PART_NAMES = {"x": "dx", "W": "dW", "b": "db"}
+
+
+def layer_errors(spec, weights, x, seed=0):
+    """[{"dx": error, "dW": error, ...} for each layer]: bplib's check of every layer on its own, at
+    the input it gets in the network, with a random dout."""
+    model = build_network(spec, weights)
+    inputs, h = [], x
+    for layer in model.layers:
+        inputs.append(h)
+        h = layer.forward(h)
+    return [{PART_NAMES[c.name]: c.max_relative_error
+             for c in gradcheck.check_layer(layer, inp, rng=seed + i).checks}
+            for i, (layer, inp) in enumerate(zip(model.layers, inputs))]
+
+
+def _wrong_layers_case(rng, sizes, activation, bugs, n):
+    spec, weights, x, _, errors = _draw_case(
+        rng, sizes, activation, bugs, n, "ce", lambda spec, weights, x, y: layer_errors(spec, weights, x))
+    wrong = tuple(i for i, parts in enumerate(errors) if max(parts.values()) > WRONG_ABOVE)
+    return Case((spec, weights, x), {"wrong": wrong, "errors": errors,
+                                     "kinds": tuple(layer_kind(item) for item in spec),
+                                     "planted": tuple(item[-1] for item in spec)},
+                _label(sizes, activation, spec, n))
+
+
+def wrong_layers_cases(rng, hidden):
+    cases = [_wrong_layers_case(rng, [3, 5, 2], "tanh", {}, 4),
+             _wrong_layers_case(rng, [3, 4, 4, 2], "sigmoid", {1: "no derivative"}, 4),
+             _wrong_layers_case(rng, [4, 5, 5, 3], "tanh", {0: "dx with the wrong sign"}, 5),
+             _wrong_layers_case(rng, [3, 4, 4, 2], "relu", {2: "correct, new gradient arrays",
+                                                            4: "dW doubled"}, 4),
+             _wrong_layers_case(rng, [3, 4, 4, 2], "tanh", {0: "db averaged instead of summed",
+                                                            3: "derivative of the input"}, 3)]
+    if hidden:
+        for _ in range(3):
+            sizes, activation, bugs, n = _random_network(rng)
+            cases.append(_wrong_layers_case(rng, sizes, activation, bugs, n))
+    return cases
+
+
+def compare_wrong_layers(got, case):
+    wrong, errors, kinds = case.expected["wrong"], case.expected["errors"], case.expected["kinds"]
+    if not (isinstance(got, tuple) and all(isinstance(g, int) and not isinstance(g, bool)
+                                           for g in got)):
+        return (f"should return a list of layer indices (integers, positions in model.layers), e.g. "
+                f"[] or [1, 4]; you returned {got!r:.120}")
+    for i in got:
+        if not 0 <= i < len(kinds):
+            return (f"{i} is not a layer of this network: model.layers has {len(kinds)} layers, "
+                    f"0 to {len(kinds) - 1}.")
+
+    def what(i):
+        return f"layer {i} ({kinds[i]})"
+
+    for i in got:
+        if i not in wrong:
+            worst = max(errors[i].values())
+            if case.expected["planted"][i] == FRESH_ARRAYS:
+                hint = STALE_GRADIENTS
+            elif any(j > i for j in wrong):
+                hint = ("a layer below a wrong one receives a wrong dout, but its own backward is "
+                        "still right. Check each layer on its own: call its forward on its input "
+                        "in the network, then its backward with a dout you choose (e.g. random "
+                        "numbers of the output's shape), and compare with your numerical_gradient "
+                        "of np.sum(layer.forward(x_i) * dout)")
+            else:
+                hint = (PLANTED_ANEW + " Check every layer on its own, at its input x_i in the "
+                        "network, against your numerical_gradient of np.sum(layer.forward(x_i) * dout)")
+            none = " This network has no bug at all." if not wrong else ""
+            return (f"{what(i)} is correct: every gradient its backward computes agrees with finite "
+                    f"differences (largest relative error {worst:.0e}). Name only the layers whose "
+                    f"own backward is wrong.{none}\n  Hint: {hint}.")
+    missing = [i for i in wrong if i not in got]
+    if missing:
+        i = missing[0]
+        parts = [name for name, e in errors[i].items() if e > WRONG_ABOVE]
+        shown = ", ".join(f"{name} ({errors[i][name]:.2g})" for name in parts)
+        if kinds[i] != "Linear":
+            hint = ("a layer without parameters is checked through what its backward returns: "
+                    "compare layer.backward(dout) with numerical_gradient(lambda: layer.forward(x_i), "
+                    "x_i, dout=dout), where x_i is the layer's input in the network")
+        elif parts == ["dx"]:
+            hint = ("check dx too (what backward returns), not only the parameter gradients"
+                    + (": even in the first layer, whose dx training never uses, a wrong dx is a "
+                       "wrong backward" if i == 0 else ""))
+        else:
+            hint = ("compare every gradient the layer computes (its dx and each of layer.grads) with "
+                    "your numerical_gradient, one layer at a time")
+        return (f"{what(i)} has a wrong backward: {shown} disagree with finite differences, but "
+                f"you did not name it.\n  Hint: {hint}.")
+    return None
+
+
+WRONG_LAYERS = Exercise(
+    "wrong_layers", ("wrong_layers",), wrong_layers_cases, probe=wrong_layers_probe,
+    compare=compare_wrong_layers, implemented_by=LAYER_CHECK)
+
+
+# --- fix_1, fix_2: two hand-written networks (bplib.probes.gradient_checking) --------------------
+
+def _random_weights(rng, sizes):
     weights = {}
-    for i in range(3):
-        weights[f"{2 * i}.W"] = rng.normal(0, 1.5 / np.sqrt(sizes[i]), (sizes[i], sizes[i + 1]))
-        weights[f"{2 * i}.b"] = rng.normal(0, 0.5, sizes[i + 1])
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        weights[f"{2 * i}.W"] = rng.normal(0, 1.5 / np.sqrt(m), (m, n))
+        weights[f"{2 * i}.b"] = rng.normal(0, 0.5, n)
     return weights
 
 
 _BUGGY = {"tanh": (TanhNetwork, "mse"), "sigmoid": (SigmoidNetwork, "ce")}
 
 
-def _bug_data(rng, which, D, H, C, N):
-    network, loss_kind = _BUGGY[which]
-    weights = _random_weights(rng, D, H, C)
-    x = rng.normal(size=(N, D))
-    y = rng.normal(size=(N, C)) if loss_kind == "mse" else rng.integers(0, C, N)
-    return network, loss_kind, weights, x, y
-
-
-def _sizes(rng, hidden):
-    fixed = [(4, 5, 3, 6)]
-    return fixed + ([tuple(int(v) for v in rng.integers(2, 7, 4)) for _ in range(2)] if hidden
-                    else [])
-
-
-def _named_cases(which):
-    def cases(rng, hidden):
-        result = []
-        for D, H, C, N in _sizes(rng, hidden):
-            for _ in range(100):  # data on which every gradient is clearly right or clearly wrong
-                network, loss_kind, weights, x, y = _bug_data(rng, which, D, H, C, N)
-                net = set_weights(network(D, H, C), weights)
-                report = gradcheck.check_network(net, loss_for(loss_kind), x, y)
-                errors = {c.name: c.max_relative_error for c in report.checks}
-                if all(e < 1e-7 or e > 1e-3 for e in errors.values()):
-                    break
-            wrong = tuple(sorted(name for name, e in errors.items() if e > 1e-3))
-            result.append(Case((), {"wrong": wrong, "errors": errors},
-                               f"{network.__name__}({D}, {H}, {C}), a batch of {N}"))
-        return result
-    return cases
-
-
-def compare_named_parameters(got, case):
-    wrong, errors = case.expected["wrong"], case.expected["errors"]
-    names = ", ".join(errors)
-    if not (isinstance(got, tuple) and all(isinstance(g, str) for g in got)) or not got:
-        return (f"give a list of parameter names (strings), e.g. ['0.W'] or ['0.W', '0.b']; you gave "
-                f"{got!r}")
-    for name in got:
-        if name not in errors:
-            return f"{name!r} is not a parameter of this network; model.parameters() yields {names}"
-    for name in got:
-        if name not in wrong:
-            return (f"the gradient of {name} is right (its relative error is {errors[name]:.0e}): "
-                    "name only the parameters whose check fails.")
-    missing = len(set(wrong) - set(got))
-    if missing:
-        return (f"you named {len(got)} parameter(s), but {missing} more fail the check: look at the "
-                "relative error of every parameter, not only the first one that fails.")
-    return None
+def _fix_settings(rng, which, hidden):
+    """(D, H, C, N, hidden layers) of each case: the notebook's sizes first."""
+    settings = [(4, 5, 3, 6, 2)]
+    if which == "sigmoid":
+        settings.append((3, 4, 2, 5, 3))  # deeper than the notebook's: the fix must not count layers
+    if hidden:
+        for _ in range(2):
+            D, H, C, N = (int(v) for v in rng.integers(2, 7, 4))
+            settings.append((D, H, C, N, int(rng.integers(1, 4)) if which == "sigmoid" else 2))
+    return settings
 
 
 def _fix_cases(which):
+    network, loss_kind = _BUGGY[which]
+
     def cases(rng, hidden):
         result = []
-        for D, H, C, N in _sizes(rng, hidden):
-            network, loss_kind, weights, x, y = _bug_data(rng, which, D, H, C, N)
+        for D, H, C, N, hidden_layers in _fix_settings(rng, which, hidden):
+            weights = _random_weights(rng, [D] + [H] * hidden_layers + [C])
+            x = rng.normal(size=(N, D))
+            y = rng.normal(size=(N, C)) if loss_kind == "mse" else rng.integers(0, C, N)
+            depth = f", hidden_layers={hidden_layers}" if which == "sigmoid" else ""
             result.append(Case((D, H, C, weights, x, y, loss_kind),
                                reference_gradients(network, D, H, C, weights, x, y, loss_kind),
-                               f"{network.__name__}({D}, {H}, {C}) with random weights, a batch of {N}"))
+                               f"{network.__name__}({D}, {H}, {C}{depth}) with random weights, "
+                               f"a batch of {N}"))
         return result
     return cases
 
 
 def reference_gradients(network, D, H, C, weights, x, y, loss_kind):
     """Central differences of the loss through ``network``'s forward (which is right)."""
-    net = set_weights(network(D, H, C), weights)
+    net = make_network(network, D, H, C, weights)
     x = x.copy()
     loss = loss_for(loss_kind)
 
@@ -382,29 +630,61 @@ def reference_gradients(network, D, H, C, weights, x, y, loss_kind):
     return grads
 
 
-def _buggy_gradients(network):
-    return lambda D, H, C, weights, x, y, loss_kind: fixed_network_probe(
-        network, D, H, C, weights, x, y, loss_kind)
+def _layer_of(name):
+    return int(name.split(".")[0])
 
 
-def _named(which, number):
-    return Exercise(f"bug_{number}", (f"bug_{number}",), _named_cases(which),
-                    probe=named_parameters_probe, compare=compare_named_parameters)
+def _compare_fixed(network):
+    def compare(got, case):
+        if not (isinstance(got, dict) and isinstance(got.get("gradients"), dict)):
+            return "the probe could not read your network's gradients"  # the probe returns a dict
+        calls = got["forward calls during backward"]
+        if calls:
+            return (f"your backward ran the network's forward {calls} time(s). A backward pass only "
+                    "uses what forward cached (self.cache, self.inputs): finite differences inside "
+                    "backward are not a fix.\n  Hint: correct the wrong line of the original "
+                    "backward instead.")
+        grads, expected = got["gradients"], case.expected
+        if grads.get("dx") is None:
+            return ("backward returned None: like the original, it must return dx, the gradient with "
+                    "respect to the input x (its last line).")
+        problems = {}
+        for name, right in expected.items():
+            problem = compare_values(grads.get(name), right, (), 1e-5, 1e-7)
+            if problem:
+                problems[name] = problem
+        if not problems:
+            return None
+        buggy = fixed_network_probe(network, *case.args)["gradients"]
+        if all(compare_values(plain_value, buggy[name], (), 1e-9, 1e-12) is None
+               for name, plain_value in grads.items() if name in buggy):
+            return (f"these are exactly the gradients of the original {network.__name__}.\n  Hint: "
+                    "override backward in your class and correct the wrong line.")
+        wrong = list(problems)
+        right = [name for name in expected if name not in problems]
+        first = wrong[0]
+        parameters = [name for name in wrong if name != "dx"]
+        if not parameters:
+            hint = ("every parameter gradient is right and only dx, what backward returns, is "
+                    "wrong: look at the last step, from the first layer's dout to the input x")
+        else:
+            top = max(parameters, key=_layer_of)
+            hint = (f"the highest wrong parameter is {top}: the mistake is in the line that computes "
+                    f"it, or in the chain (dout, dh, dz) between layer {_layer_of(top)} and the layer "
+                    "above it; a wrong dout there makes every gradient below it wrong too")
+        return (f"{len(wrong)} of {len(expected)} gradients are wrong ({', '.join(wrong)}); right: "
+                f"{', '.join(right) or 'none'}.\n  {first}: {problems[first]}\n  Hint: {hint}.")
+    return compare
 
 
 def _fix(which, number, fixed_name):
     network = _BUGGY[which][0]
-    return Exercise(
-        f"fix_{number}", (fixed_name,), _fix_cases(which), probe=fixed_network_probe,
-        rtol=1e-5, atol=1e-7,
-        mistakes=(Mistake(f"these are exactly the gradients of the original {network.__name__}: "
-                          "override backward in your class and correct the wrong line.",
-                          answer=_buggy_gradients(network)),))
+    return Exercise(f"fix_{number}", (fixed_name,), _fix_cases(which), probe=fixed_network_probe,
+                    compare=_compare_fixed(network), implemented_by=BACKWARDS)
 
 
-BUG_1 = _named("tanh", 1)
 FIX_1 = _fix("tanh", 1, "FixedTanhNetwork")
-BUG_2 = _named("sigmoid", 2)
 FIX_2 = _fix("sigmoid", 2, "FixedSigmoidNetwork")
 
-EXERCISES = [NUMERICAL_GRADIENT, RELATIVE_ERROR, CHECK_NETWORK_GRADIENTS, BUG_1, FIX_1, BUG_2, FIX_2]
+EXERCISES = [NUMERICAL_GRADIENT, RELATIVE_ERROR, CHECK_NETWORK_GRADIENTS, WRONG_PARAMETERS, FIX_1,
+             WRONG_LAYERS, FIX_2]

@@ -2,15 +2,26 @@
 
 The step functions follow :mod:`bplib.optim` (PyTorch's conventions): momentum keeps
 ``v <- momentum v + g`` and steps ``w <- w - learning_rate v``; Adam counts steps from ``t = 1``.
-``train`` is judged by what it achieves: trained on a random two-circles data set drawn at grading
-time, its model must classify held-out points with at least ``TRAIN_ACCURACY`` accuracy.
+``train`` is judged by what the learner's loop does (:mod:`bplib.probes.update_rule` watches it on
+a random two-circles data set drawn at grading time): every epoch must feed every example once, in
+mini-batches of ``batch_size``, in a new random order, with the matching labels; and the trained
+weights must be those of plain SGD replayed here on exactly the batches the loop fed.
 """
+
+import math
 
 import numpy as np
 
 from bplib import data
 from bplib.grading import Case, Exercise, Mistake
+from bplib.losses import SoftmaxCrossEntropyLoss
+from bplib.network import backward_parameters, mlp
 from bplib.probes.update_rule import probe_train
+
+# bplib's own versions of what the exercises ask for: an answer that calls one scores 0 for it.
+SGD = ("bplib.optim.SGD",)
+ADAM = ("bplib.optim.Adam",)
+TRAINING_LOOP = ("bplib.train.fit", "bplib.optim.SGD", "bplib.optim.Adam", "bplib.optim.Optimizer.step")
 
 
 def _shapes(rng, hidden, fixed):
@@ -43,7 +54,7 @@ def sgd_cases(rng, hidden):
 
 
 SGD_STEP = Exercise(
-    "sgd_step", ("sgd_step",), sgd_cases,
+    "sgd_step", ("sgd_step",), sgd_cases, implemented_by=SGD,
     mistakes=(Mistake("the sign is flipped: the gradient points uphill, so step against it: "
                       "w - learning_rate * grad.", lambda w, g, r: w + r * g),
               Mistake("the learning rate is missing: w - learning_rate * grad.", lambda w, g, r: w - g),
@@ -119,6 +130,7 @@ def momentum_cases(rng, hidden):
 
 MOMENTUM_STEP = Exercise(
     "momentum_step", ("momentum_step",), momentum_cases, outputs=("new_w", "new_velocity"),
+    implemented_by=SGD,
     mistakes=(Mistake("update the velocity first, then step with the NEW velocity: "
                       "v = momentum * v + grad; w = w - learning_rate * v.",
                       lambda w, g, v, r, m: (w - r * v, m * v + g)),
@@ -182,6 +194,7 @@ def _adam_corrected_state(w, grad, m, v, t, rate, beta1, beta2, eps):
 
 ADAM_STEP = Exercise(
     "adam_step", ("adam_step",), adam_cases, outputs=("new_w", "new_m", "new_v"),
+    implemented_by=ADAM,
     mistakes=(Mistake("the bias correction is missing: divide m by (1 - beta1**t) and v by "
                       "(1 - beta2**t) before the update (new_m and new_v themselves stay uncorrected).",
                       lambda *a: _adam_variant(*a, correct=False)),
@@ -200,11 +213,8 @@ ADAM_STEP = Exercise(
 
 # --- train --------------------------------------------------------------------------------------
 
-# Measured over random tasks from circles_task: the solution's loop reached 0.951 at worst on 1000
-# of them (median 0.998); one batch per epoch, or a squared learning rate, reached 0.9 on 11% and
-# 15% of 200 tasks, so five cases (one fixed, four random) catch them almost always.
-TRAIN_ACCURACY = 0.9
 TRAIN_SETTINGS = dict(epochs=30, batch_size=20, learning_rate=0.1)
+TRAIN_SIZES = [2, 32, 32, 2]
 
 
 def circles_task(rng, n_train=200, n_test=1000):
@@ -222,34 +232,160 @@ def train_cases(rng, hidden):
     cases = []
     for seed in seeds:
         X_train, y_train, X_test, y_test, description = circles_task(np.random.default_rng(seed))
-        args = (X_train, y_train, X_test, TRAIN_SETTINGS["epochs"], TRAIN_SETTINGS["batch_size"],
-                TRAIN_SETTINGS["learning_rate"], seed)
+        args = (X_train, y_train, X_test, TRAIN_SIZES, seed + 1, TRAIN_SETTINGS["epochs"],
+                TRAIN_SETTINGS["batch_size"], TRAIN_SETTINGS["learning_rate"], seed)
         cases.append(Case(args, y_test, description))
     return cases
 
 
-def compare_train(got, case):
-    y_test = case.expected
-    if not isinstance(got, np.ndarray) or got.shape != y_test.shape:
-        return f"expected {len(y_test)} predicted labels from the model; got {got!r:.80}"
-    accuracy = float(np.mean(got == y_test))
-    if accuracy >= TRAIN_ACCURACY:
+def replay_sgd(sizes, model_seed, X, y, order, batch_sizes, learning_rate, update_first=False):
+    """Plain SGD on exactly the batches a loop fed (``order`` cut into ``batch_sizes``), from the
+    network the probe gave it: {parameter name: final value}. ``update_first``: the update of each
+    step comes before its backward pass (so it uses the previous batch's gradients)."""
+    model, loss = mlp(sizes, rng=model_seed), SoftmaxCrossEntropyLoss()
+    start = 0
+    with np.errstate(all="ignore"):
+        for size in batch_sizes:
+            batch = order[start:start + size]
+            start += size
+            loss.forward(model.forward(X[batch]), y[batch])
+            if update_first:
+                _update(model, learning_rate)
+            backward_parameters(model, loss.backward())
+            if not update_first:
+                _update(model, learning_rate)
+    return {name: param for name, param, _ in model.parameters()}
+
+
+def _update(model, learning_rate):
+    for _, param, grad in model.parameters():
+        param -= learning_rate * grad
+
+
+def _same_weights(got, expected):
+    return all(isinstance(got.get(name), np.ndarray) and got[name].shape == value.shape
+               and np.allclose(got[name], value, rtol=1e-6, atol=1e-8)
+               for name, value in expected.items())
+
+
+def _epochs_structure(sizes, n, batch_size, epochs):
+    """A message if the steps' batch sizes are not ``epochs`` epochs of ``n`` examples in batches of
+    ``batch_size``; else None."""
+    per_epoch = math.ceil(n / batch_size)
+    last = n - batch_size * (per_epoch - 1)
+    expected = ([batch_size] * (per_epoch - 1) + [last]) * epochs
+    if list(sizes) == expected:
         return None
-    if accuracy < 0.6:
-        hint = ("The model hardly learned. Is every parameter updated IN PLACE "
-                "(param[...] = sgd_step(param, grad, learning_rate); `param = ...` only renames)? "
-                "Is the step against the gradient? Do you run forward, loss, backward on each batch "
-                "before updating?")
+    steps = len(sizes)
+    what = (f"{epochs} epochs of N = {n} examples in batches of {batch_size} make "
+            f"{epochs * per_epoch} updates ({per_epoch} per epoch, the last batch of each epoch holding "
+            f"{last})")
+    if steps == epochs and all(s == batch_size for s in sizes):
+        hint = ("one update per epoch, on the first batch only. An epoch visits all N examples: loop "
+                "over the batches, for start in range(0, N, batch_size).")
+    elif sizes.size and all(s == n for s in sizes):
+        hint = ("every update used all N examples (full-batch gradient descent). Cut each epoch's "
+                "order into mini-batches of batch_size: order[start:start + batch_size].")
+    elif steps == epochs * per_epoch:
+        hint = ("the right number of updates, but batches of other sizes. Slice the order into "
+                "consecutive pieces of batch_size examples: order[start:start + batch_size] for "
+                "start in range(0, N, batch_size).")
     else:
-        hint = ("It learned, but too little. Does every epoch visit ALL the batches "
-                "(for start in range(0, N, batch_size))? Is learning_rate used as given (not squared, "
-                "not divided by the batch size: the loss already averages over the batch)?")
-    return (f"the trained model classifies only {accuracy:.1%} of {len(y_test)} held-out points "
-            f"correctly; a correct training loop reaches at least {TRAIN_ACCURACY:.0%} here "
-            f"(guessing gives about 50%). {hint}")
+        hint = (f"do you run `epochs` epochs of ceil(N / batch_size) batches each, with one forward, "
+                f"one backward and one update per batch? (Batch sizes your loop used, in order: "
+                f"{', '.join(str(s) for s in sizes[:12])}{', ...' if steps > 12 else ''}.)")
+    return f"your loop made {steps} updates; {what}.\n  Hint: {hint}"
 
 
-TRAIN = Exercise("train", ("train",), train_cases, probe=probe_train, compare=compare_train)
+def _order_problem(order, n, epochs):
+    """A message if some epoch does not feed every example exactly once, or the order is never
+    reshuffled; else None."""
+    epoch_orders = order.reshape(epochs, n)
+    for e, fed in enumerate(epoch_orders, start=1):
+        counts = np.bincount(fed, minlength=n)
+        if not np.all(counts == 1):
+            twice, never = int(np.argmax(counts)), int(np.argmin(counts))
+            return (f"in epoch {e} your loop fed example {twice} {int(counts[twice])} times and "
+                    f"example {never} {int(counts[never])} times.\n  Hint: each epoch must visit "
+                    "every example exactly once: draw ONE permutation per epoch and cut it into "
+                    "consecutive batches, order[start:start + batch_size].")
+    if np.array_equal(epoch_orders[0], np.arange(n)):
+        return ("your loop fed the examples in their stored order, 0, 1, 2, ..., never shuffled.\n  "
+                "Hint: at the start of every epoch, draw a new random order with "
+                "rng.permutation(N) and take the batches from it.")
+    for e in range(1, epochs):
+        if np.array_equal(epoch_orders[e], epoch_orders[e - 1]):
+            again = ("every epoch" if all(np.array_equal(o, epoch_orders[0]) for o in epoch_orders)
+                     else f"epoch {e + 1}")
+            return (f"{again} fed the examples in the same order as the epoch before: the data is "
+                    "shuffled once, but never reshuffled. Then every epoch sees the same batches, and "
+                    "SGD's noise, which shuffling keeps random, repeats itself.\n  Hint: call "
+                    "rng.permutation(N) INSIDE the epoch loop, once per epoch.")
+    return None
+
+
+def compare_train(got, case):
+    X_train, y_train, _, sizes, model_seed, epochs, batch_size, learning_rate, _ = case.args
+    if not (isinstance(got, dict) and isinstance(got.get("order"), np.ndarray)):
+        return "the probe could not read what your loop did"  # the probe always returns a dict
+    order, labels, steps = got["order"], got["labels"], got["batch sizes"]
+    n = len(X_train)
+    if not len(steps):
+        return ("your loop never ran a backward pass through the model it was given.\n  Hint: train "
+                "the `model` passed to train (do not build a new one): for each batch, "
+                "loss.forward(model.forward(X[batch]), y[batch]), then "
+                "model.backward(loss.backward()), then update.")
+    if np.any(order < 0):
+        return ("your loop fed the network rows that are not rows of X.\n  Hint: feed X[batch] as "
+                "it is, with batch an array of row indices (no scaling, no reshaping).")
+    known = labels >= 0
+    if np.any(labels[known] != y_train[order[known]]):
+        return ("the labels your loop gave the loss are not the labels of the examples it fed "
+                "forward.\n  Hint: index X and y with the same indices: X[batch] and y[batch].")
+    problem = _epochs_structure(steps, n, batch_size, epochs) or _order_problem(order, n, epochs)
+    if problem:
+        return problem
+    expected = replay_sgd(sizes, model_seed, X_train, y_train, order, steps, learning_rate)
+    weights = got.get("parameters")
+    if not isinstance(weights, dict):
+        return "the probe could not read your trained weights"
+    if _same_weights(weights, expected):
+        return None
+    accuracy = float(np.mean(got.get("predictions") == case.expected))
+    intro = (f"your loop fed the right batches, in a good order, but its trained weights are not those "
+             f"of plain SGD on those batches (held-out accuracy {accuracy:.0%}).\n  Hint: ")
+    start = {name: param for name, param, _ in mlp(sizes, rng=model_seed).parameters()}
+    if _same_weights(weights, start):
+        return intro + ("the weights never changed. Update every parameter IN PLACE, "
+                        "param[...] = sgd_step(param, grad, learning_rate); `param = ...` only gives "
+                        "the name param a new array, and the network never sees it.")
+    variants = [
+        (learning_rate / batch_size, False, "they match SGD with learning_rate / batch_size. The loss "
+         "already averages over the batch: use learning_rate as given."),
+        (learning_rate ** 2, False, "they match SGD with learning_rate squared: pass learning_rate to "
+         "sgd_step once, as given."),
+        (-learning_rate, False, "they match steps UPHILL: param - learning_rate * grad, against the "
+         "gradient."),
+        (learning_rate, True, "they match updates made BEFORE the backward pass of each batch (with "
+         "the previous batch's gradients): per batch, forward, loss, backward, and only then update."),
+    ]
+    for rate, update_first, hint in variants:
+        try:
+            variant = replay_sgd(sizes, model_seed, X_train, y_train, order, steps, rate, update_first)
+        except FloatingPointError:  # this variant diverges (a Linear layer saw inf or NaN)
+            continue
+        if _same_weights(weights, variant):
+            return intro + hint
+    worst = max(expected, key=lambda name: float(np.max(np.abs(weights[name] - expected[name])))
+                if isinstance(weights.get(name), np.ndarray) and weights[name].shape == expected[name].shape
+                else np.inf)
+    return intro + (f"{worst} differs most. Per batch: forward, loss, backward, then one "
+                    "param[...] = sgd_step(param, grad, learning_rate) for EVERY parameter of "
+                    "model.parameters(), exactly once.")
+
+
+TRAIN = Exercise("train", ("train",), train_cases, probe=probe_train, compare=compare_train,
+                 implemented_by=TRAINING_LOOP)
 
 
 EXERCISES = [SGD_STEP, CRITICAL_LEARNING_RATE, MOMENTUM_STEP, ADAM_STEP, TRAIN]

@@ -37,12 +37,23 @@ def count_runs(count, sizes, batch, seed, k, parameter):
         for p in params.values():
             numerical_gradient(loss_value, p)
 
-    counts = (count(model, lambda: [model.forward(x) for _ in range(k)]),
-              count(model, lambda: numerical_gradient(loss_value, params[parameter])),
-              count(model, backprop),
-              count(model, all_parameters))
+    counts = (_count(count, model, lambda: [model.forward(x) for _ in range(k)]),
+              _count(count, model, lambda: numerical_gradient(loss_value, params[parameter])),
+              _count(count, model, backprop),
+              _count(count, model, all_parameters))
     restored = getattr(model.forward, "__func__", None) is type(model).forward
     return (*counts, bool(restored))
+
+def _count(count, model, run):
+    """``count(model, run)``, with a word on the classic slip of a counter in a closure."""
+    try:
+        return count(model, run)
+    except UnboundLocalError as error:
+        raise UnboundLocalError(
+            f"{error} -- if that is your counter: `calls += 1` inside the wrapper assigns to calls, "
+            "which makes it a new local variable of the wrapper. Declare `nonlocal calls` in the "
+            "wrapper first (or keep the count in a list and change its item).") from None
+
 
 def fastest_seconds(fn, calls=40):
     fn()

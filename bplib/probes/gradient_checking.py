@@ -1,9 +1,14 @@
-"""Lesson 04-gradient-checking: how the grader calls your numerical_gradient, your network check
-and your fixed networks, and the two hand-written networks with a bug (:class:`TanhNetwork` and
-:class:`SigmoidNetwork`, whose source the notebook shows: TanhNetwork computes the gradient of 2.W
-transposed, silently since the matrix is square; SigmoidNetwork skips one sigmoid derivative, so
-every gradient below it is wrong).
+"""Lesson 04-gradient-checking: how the grader calls your numerical_gradient, your network check,
+your bug finders and your fixed networks, and the two hand-written networks with a bug
+(:class:`TanhNetwork` and :class:`SigmoidNetwork`, whose source the notebook shows: TanhNetwork
+computes the gradient of 2.W transposed, silently since the matrix is square; SigmoidNetwork skips
+one sigmoid derivative, so every gradient below it is wrong).
+
+The bug finders are run on networks with bugs planted at grading time
+(:mod:`bplib.probes.planted_bugs`, disguised so that only their gradients give them away).
 """
+
+import inspect
 
 import numpy as np
 
@@ -53,14 +58,31 @@ def network_check_probe(check_network_gradients, spec, weights, x, y, loss_kind)
                 for k, v in result.items()}
     return result
 
-def named_parameters_probe(answer):
-    if answer is None:
-        raise NotImplementedError("set the answer to a list of parameter names")
+def _names(answer):
+    """A list/tuple/set of strings as a sorted tuple without duplicates; anything else unchanged."""
     if isinstance(answer, str):
-        answer = [answer]
+        return answer
     if isinstance(answer, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in answer):
         return tuple(sorted({a.strip() for a in answer}))
     return answer
+
+
+def wrong_parameters_probe(wrong_parameters, spec, weights, x, y, loss_kind):
+    """The learner's list of wrong parameters of a network with planted bugs (disguised)."""
+    model = build_network(spec, weights, disguise=True)
+    return _names(wrong_parameters(model, loss_for(loss_kind), x, y))
+
+
+def wrong_layers_probe(wrong_layers, spec, weights, x):
+    """The learner's list of layers (indices) whose backward is wrong, on a disguised network."""
+    model = build_network(spec, weights, disguise=True)
+    answer = wrong_layers(model, x)
+    if isinstance(answer, (list, tuple, set, frozenset, np.ndarray)):
+        items = list(np.asarray(answer).ravel()) if isinstance(answer, np.ndarray) else list(answer)
+        if all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items):
+            return tuple(sorted({int(i) for i in items}))
+    return answer
+
 
 class TanhNetwork:
     """Linear -> tanh -> Linear -> tanh -> Linear, written out by hand.
@@ -104,15 +126,16 @@ class TanhNetwork:
 
 
 class SigmoidNetwork:
-    """Three Linear layers with a sigmoid after each of the first two, as a loop over the layers.
+    """Linear layers with a sigmoid after each but the last, written as a loop over the layers.
 
-    Parameters are named as a Sequential would name them: "0.W", "0.b", "2.W", "2.b", "4.W", "4.b".
-    Shapes: x (N, D) -> (N, H) -> (N, H) -> out (N, C).
+    Parameters are named as a Sequential would name them: "0.W", "0.b", "2.W", "2.b", "4.W", "4.b"
+    (with the default two hidden layers; every further hidden layer adds two more).
+    Shapes: x (N, D) -> (N, H) -> ... -> (N, H) -> out (N, C).
     """
 
-    def __init__(self, D, H, C, rng=None):
+    def __init__(self, D, H, C, rng=None, hidden_layers=2):
         rng = np.random.default_rng(rng)
-        sizes = [D, H, H, C]
+        sizes = [D] + [H] * hidden_layers + [C]
         self.n_layers = len(sizes) - 1
         self.params, self.grads = {}, {}
         for i in range(self.n_layers):
@@ -152,12 +175,32 @@ def set_weights(net, weights):
         param[...] = weights[name]
     return net
 
+def make_network(network, D, H, C, weights, rng=0):
+    """``network(D, H, C)`` (with as many hidden layers as ``weights`` has, for SigmoidNetwork and
+    its subclasses) holding ``weights``."""
+    options = {}
+    if "hidden_layers" in inspect.signature(network).parameters:  # SigmoidNetwork and subclasses
+        options["hidden_layers"] = sum(name.endswith(".W") for name in weights) - 1
+    return set_weights(network(D, H, C, rng=rng, **options), weights)
+
+
 def fixed_network_probe(network, D, H, C, weights, x, y, loss_kind):
-    """Backprop once through the learner's fixed network: every parameter gradient, and dx."""
-    net = set_weights(network(D, H, C, rng=0), weights)
+    """Backprop once through the learner's fixed network: every parameter gradient, dx, and how
+    often backward ran the network forward again (a backward pass should only use the cache)."""
+    net = make_network(network, D, H, C, weights)
     loss = loss_for(loss_kind)
     loss.forward(net.forward(x), y)
-    dx = net.backward(loss.backward())
+    calls, original = [0], net.forward
+
+    def counting_forward(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    net.forward = counting_forward
+    try:
+        dx = net.backward(loss.backward())
+    finally:
+        net.forward = original
     grads = {name: grad for name, _, grad in net.parameters()}
     grads["dx"] = dx
-    return grads
+    return {"gradients": grads, "forward calls during backward": calls[0]}

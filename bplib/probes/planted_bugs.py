@@ -4,7 +4,10 @@ and 08): a checker must pass the correct networks and catch the wrong layer in t
 A network travels to the grading child as plain data: ``spec``, one item per layer of the
 Sequential, ``("linear", D, M, bug)`` or ``(activation, bug)`` with ``bug`` None for a correct
 layer, and ``weights``, ``{layer index as a string: (W, b)}`` for its Linear layers.
-:func:`build_network` turns them back into a model.
+:func:`build_network` turns them back into a model; with ``disguise=True`` every layer, correct or
+not, is an instance of its own subclass named like the public class ("Linear", "Tanh", ...) with
+its own ``forward`` and ``backward``, so a learner's bug finder cannot tell the planted layers from
+the correct ones by their type: it has to check the gradients.
 """
 
 import numpy as np
@@ -12,7 +15,8 @@ import numpy as np
 from bplib.layers import Linear, ReLU, Sigmoid, Tanh
 from bplib.network import Sequential
 
-__all__ = ["LINEAR_BUGS", "ACTIVATION_BUGS", "network_spec", "random_weights", "build_network"]
+__all__ = ["LINEAR_BUGS", "ACTIVATION_BUGS", "network_spec", "random_weights", "build_network",
+           "layer_kind"]
 
 
 class _TransposedWeightGradient(Linear):
@@ -109,15 +113,28 @@ ACTIVATION_BUGS = {("relu", None): ReLU, ("tanh", None): Tanh, ("sigmoid", None)
                    ("tanh", "derivative of the input"): _TanhDerivativeOfInput}
 
 
-def network_spec(sizes, activation, bug=None, bug_layer=None):
+def network_spec(sizes, activation, bug=None, bug_layer=None, bugs=None):
     """The spec of an MLP with layer sizes ``sizes`` (Linear layers at even indices, ``activation``
-    between them) whose layer ``bug_layer`` has ``bug`` (a Linear or an activation bug)."""
+    between them) whose layer ``bug_layer`` has ``bug`` (a Linear or an activation bug).
+
+    ``bugs``, ``{layer index: bug}``, plants several (together with ``bug`` at ``bug_layer``).
+    """
+    planted = dict(bugs or {})
+    if bug is not None:
+        planted[bug_layer] = bug
     spec = []
     for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:])):
-        spec.append(("linear", int(d), int(m), bug if bug in LINEAR_BUGS and bug_layer == 2 * i else None))
+        linear_bug = planted.get(2 * i)
+        spec.append(("linear", int(d), int(m), linear_bug if linear_bug in LINEAR_BUGS else None))
         if i < len(sizes) - 2:
-            spec.append((activation, bug if bug not in LINEAR_BUGS and bug_layer == 2 * i + 1 else None))
+            activation_bug = planted.get(2 * i + 1)
+            spec.append((activation, activation_bug if activation_bug not in LINEAR_BUGS else None))
     return tuple(spec)
+
+
+def layer_kind(item):
+    """What a learner would call the layer of a spec item: "Linear", "tanh", "relu", "sigmoid"."""
+    return "Linear" if item[0] == "linear" else item[0]
 
 
 def random_weights(rng, sizes):
@@ -126,17 +143,39 @@ def random_weights(rng, sizes):
             for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]))}
 
 
-def build_network(spec, weights):
-    """The Sequential described by ``spec``, with ``weights`` copied into its Linear layers."""
+def build_network(spec, weights, disguise=False):
+    """The Sequential described by ``spec``, with ``weights`` copied into its Linear layers.
+
+    ``disguise=True``: every layer gets a class of its own, named like the public class, whose
+    ``forward`` and ``backward`` are its own functions (calling the planted or correct code)."""
     layers = []
     for item in spec:
         if item[0] == "linear":
             _, d, m, bug = item
-            layer = LINEAR_BUGS[bug](d, m, rng=0)
+            cls = LINEAR_BUGS[bug]
+            layer = (_disguised(cls, "Linear") if disguise else cls)(d, m, rng=0)
             W, b = weights[str(len(layers))]
             layer.params["W"][...] = W
             layer.params["b"][...] = b
         else:
-            layer = ACTIVATION_BUGS[tuple(item)]()
+            cls = ACTIVATION_BUGS[tuple(item)]
+            layer = (_disguised(cls, _PUBLIC_NAMES[item[0]]) if disguise else cls)()
         layers.append(layer)
     return Sequential(*layers)
+
+
+_PUBLIC_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+
+
+def _disguised(cls, name):
+    """A subclass of ``cls`` called ``name``, with forward and backward functions of its own."""
+
+    def forward(self, x):
+        return cls.forward(self, x)
+
+    def backward(self, dout, *args, **kwargs):
+        return cls.backward(self, dout, *args, **kwargs)
+
+    return type(name, (cls,), {"forward": forward, "backward": backward, "__module__": "bplib.layers",
+                               "__qualname__": name, "__doc__": Linear.__doc__ if name == "Linear"
+                               else None})

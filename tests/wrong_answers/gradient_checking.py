@@ -95,6 +95,10 @@ def numerical_gradient(f, x, h=1e-5, dout=None):
         grad.append((plus - minus) / (2 * h))
     return np.array(grad)
 ''',
+        "calls bplib": '''
+def numerical_gradient(f, x, h=1e-5, dout=None):
+    return gradcheck.numerical_gradient(f, x, h, dout)
+''',
     },
     "relative_error": {
         "no floor": '''
@@ -120,6 +124,10 @@ def relative_error(a, b):
         "absolute error": '''
 def relative_error(a, b):
     return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
+''',
+        "calls bplib": '''
+def relative_error(a, b):
+    return gradcheck.relative_error(a, b)
 ''',
     },
     "check_network_gradients": {
@@ -167,19 +175,39 @@ def check_network_gradients(model, loss, x, y, h=1e-5):
     return {i: relative_error(grad.copy(), numerical_gradient(f, param, h))
             for i, (_, param, grad) in enumerate(model.parameters())}
 ''',
+        "uses bplib's check_network": '''
+def check_network_gradients(model, loss, x, y, h=1e-5):
+    report = gradcheck.check_network(model, loss, x, y, h=h)
+    return {c.name: c.max_relative_error for c in report.checks}
+''',
     },
-    "bug_1": {
-        "the bias next to it": '''
-bug_1 = ["2.b"]
+    "wrong_parameters": {
+        "the names from the notebook's first network": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    return ["2.W"]
 ''',
-        "the whole layer": '''
-bug_1 = ["2.W", "2.b"]
+        "the names from the notebook's second network": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    return ["0.W", "0.b"]
 ''',
-        "not a parameter name": '''
-bug_1 = "W2"
+        "only the highest parameter that fails": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    errors = check_network_gradients(model, loss, x, y)
+    return [name for name, error in errors.items() if error > threshold][-1:]
 ''',
-        "everything below the bug": '''
-bug_1 = ["0.W", "0.b", "2.W"]
+        "names the layers, not the parameters": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    errors = check_network_gradients(model, loss, x, y)
+    return sorted({name.split(".")[0] for name, error in errors.items() if error > threshold})
+''',
+        "the parameters that pass": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    errors = check_network_gradients(model, loss, x, y)
+    return [name for name, error in errors.items() if error < threshold]
+''',
+        "calls bplib's check_network": '''
+def wrong_parameters(model, loss, x, y, threshold=1e-5):
+    return gradcheck.check_network(model, loss, x, y, threshold=threshold).failed
 ''',
     },
     "fix_1": {
@@ -222,6 +250,31 @@ class FixedTanhNetwork(TanhNetwork):
         g["0.b"] = dz1.sum(axis=0)
         return dz1 @ p["0.W"].T
 ''',
+        "finite differences inside backward": '''
+class FixedTanhNetwork(TanhNetwork):
+    def backward(self, dout):
+        x = self.cache[0].copy()
+        f = lambda: self.forward(x)
+        for name, param in self.params.items():
+            self.grads[name] = numerical_gradient(f, param, dout=dout)
+        return numerical_gradient(f, x, dout=dout)
+''',
+        "bplib's layers do the backward": '''
+class FixedTanhNetwork(TanhNetwork):
+    def backward(self, dout):
+        p = self.params
+        layers = [Linear(*p["0.W"].shape), Tanh(), Linear(*p["2.W"].shape), Tanh(),
+                  Linear(*p["4.W"].shape)]
+        for i in (0, 2, 4):
+            layers[i].params["W"][...] = p[f"{i}.W"]
+            layers[i].params["b"][...] = p[f"{i}.b"]
+        net = Sequential(*layers)
+        net.forward(self.cache[0])
+        dx = net.backward(dout)
+        for name, _, grad in net.parameters():
+            self.grads[name] = grad.copy()
+        return dx
+''',
         "forgot to return dx": '''
 class FixedTanhNetwork(TanhNetwork):
     def backward(self, dout):
@@ -239,15 +292,92 @@ class FixedTanhNetwork(TanhNetwork):
         g["0.b"] = dz1.sum(axis=0)
 ''',
     },
-    "bug_2": {
-        "only the weights": '''
-bug_2 = ["0.W"]
+    "wrong_layers": {
+        "the layer from the notebook's example": '''
+def wrong_layers(model, x, threshold=1e-5):
+    return [1]
 ''',
-        "the layer with the sigmoid above it": '''
-bug_2 = ["2.W", "2.b"]
+        "only the parameter gradients": '''
+def wrong_layers(model, x, threshold=1e-5):
+    rng = np.random.default_rng(0)
+    inputs = []
+    for layer in model.layers:
+        inputs.append(x.copy())
+        x = layer.forward(x)
+    wrong = []
+    for i, (layer, x_i) in enumerate(zip(model.layers, inputs)):
+        out = layer.forward(x_i)
+        dout = rng.normal(size=out.shape)
+        layer.backward(dout)
+        f = lambda: layer.forward(x_i)
+        for key, param in layer.params.items():
+            grad = layer.grads[key].copy()
+            if relative_error(grad, numerical_gradient(f, param, dout=dout)) > threshold:
+                wrong.append(i)
+                break
+    return wrong
 ''',
-        "every layer below the output": '''
-bug_2 = ["0.W", "0.b", "2.W", "2.b"]
+        "checked through the network's output": '''
+def wrong_layers(model, x, threshold=1e-5):
+    out = model.forward(x)
+    model.backward(np.ones_like(out))
+    f = lambda: np.sum(model.forward(x))
+    wrong = set()
+    for name, param, grad in list(model.parameters()):
+        grad = grad.copy()
+        if relative_error(grad, numerical_gradient(f, param)) > threshold:
+            wrong.add(int(name.split(".")[0]))
+    return sorted(wrong)
+''',
+        "gradients picked up before backward": '''
+def wrong_layers(model, x, threshold=1e-5):
+    rng = np.random.default_rng(0)
+    inputs = []
+    for layer in model.layers:
+        inputs.append(x.copy())
+        x = layer.forward(x)
+    wrong = []
+    for i, (layer, x_i) in enumerate(zip(model.layers, inputs)):
+        out = layer.forward(x_i)
+        dout = rng.normal(size=out.shape)
+        analytic = dict(layer.grads)
+        analytic["dx"] = layer.backward(dout)
+        f = lambda: layer.forward(x_i)
+        numerical = {"dx": numerical_gradient(f, x_i, dout=dout)}
+        numerical.update({k: numerical_gradient(f, p, dout=dout) for k, p in layer.params.items()})
+        if max(relative_error(analytic[k], numerical[k]) for k in numerical) > threshold:
+            wrong.append(i)
+    return wrong
+''',
+        "never checks the first layer's dx": '''
+def wrong_layers(model, x, threshold=1e-5):
+    rng = np.random.default_rng(0)
+    inputs = []
+    for layer in model.layers:
+        inputs.append(x.copy())
+        x = layer.forward(x)
+    wrong = []
+    for i, (layer, x_i) in enumerate(zip(model.layers, inputs)):
+        out = layer.forward(x_i)
+        dout = rng.normal(size=out.shape)
+        analytic = {"dx": layer.backward(dout)}
+        analytic.update({k: g.copy() for k, g in layer.grads.items()})
+        f = lambda: layer.forward(x_i)
+        numerical = {k: numerical_gradient(f, p, dout=dout) for k, p in layer.params.items()}
+        if i > 0:
+            numerical["dx"] = numerical_gradient(f, x_i, dout=dout)
+        if any(relative_error(analytic[k], numerical[k]) > threshold for k in numerical):
+            wrong.append(i)
+    return wrong
+''',
+        "calls bplib's check_layer": '''
+def wrong_layers(model, x, threshold=1e-5):
+    wrong = []
+    for i, layer in enumerate(model.layers):
+        if not gradcheck.check_layer(layer, x, threshold=threshold).passed:
+            wrong.append(i)
+        x = layer.forward(x)
+    return wrong
 ''',
     },
     "fix_2": {
@@ -288,6 +418,18 @@ class FixedSigmoidNetwork(SigmoidNetwork):
             dout = dout @ self.params[f"{2 * i}.W"].T
             if i > 0:
                 dout = dout * sigmoid(a) * (1 - sigmoid(a))
+        return dout
+''',
+        "a fix that counts on three layers": '''
+class FixedSigmoidNetwork(SigmoidNetwork):
+    def backward(self, dout):
+        for i in reversed(range(self.n_layers)):
+            a = self.inputs[i]
+            self.grads[f"{2 * i}.W"] = a.T @ dout
+            self.grads[f"{2 * i}.b"] = dout.sum(axis=0)
+            dout = dout @ self.params[f"{2 * i}.W"].T
+            if i in (1, 2):
+                dout = dout * a * (1 - a)
         return dout
 ''',
     },

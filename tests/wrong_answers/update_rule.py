@@ -1,8 +1,6 @@
 _TRAIN_HEAD = '''
-def train(X, y, epochs=30, batch_size=20, learning_rate=0.1, rng=None):
+def train(model, loss, X, y, epochs=30, batch_size=20, learning_rate=0.1, rng=None):
     rng = np.random.default_rng(rng)
-    model = mlp([X.shape[1], 32, 32, int(y.max()) + 1], rng=rng)
-    loss = SoftmaxCrossEntropyLoss()
     n = len(X)
 '''
 
@@ -23,6 +21,17 @@ def sgd_step(w, grad, learning_rate):
         "updates in place and returns nothing": '''
 def sgd_step(w, grad, learning_rate):
     w -= learning_rate * grad
+''',
+        "bplib's SGD does the step": '''
+def sgd_step(w, grad, learning_rate):
+    w = np.array(w, dtype=float)
+
+    class One:
+        def parameters(self):
+            yield "w", w, np.asarray(grad, dtype=float)
+
+    optim.SGD(One(), learning_rate=learning_rate).step()
+    return w
 ''',
     },
     "critical_learning_rate": {
@@ -154,6 +163,70 @@ def adam_step(w, grad, m, v, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps
             model.backward(loss.backward())
             for name, param, grad in model.parameters():
                 param[...] = sgd_step(param, grad, learning_rate ** 2)
+    return model
+''',
+        "shuffles once, never reshuffles": _TRAIN_HEAD + '''
+    order = rng.permutation(n)
+    for epoch in range(epochs):
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            loss.forward(model.forward(X[batch]), y[batch])
+            model.backward(loss.backward())
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+    return model
+''',
+        "never shuffles": _TRAIN_HEAD + '''
+    for epoch in range(epochs):
+        for start in range(0, n, batch_size):
+            loss.forward(model.forward(X[start:start + batch_size]), y[start:start + batch_size])
+            model.backward(loss.backward())
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+    return model
+''',
+        "labels of other examples": _TRAIN_HEAD + '''
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            loss.forward(model.forward(X[batch]), y[start:start + batch_size])
+            model.backward(loss.backward())
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+    return model
+''',
+        "updates before the backward pass": _TRAIN_HEAD + '''
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            loss.forward(model.forward(X[batch]), y[batch])
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+            model.backward(loss.backward())
+    return model
+''',
+        "trains a new model": _TRAIN_HEAD + '''
+    model = mlp([X.shape[1], 32, 32, int(y.max()) + 1], rng=rng)
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            loss.forward(model.forward(X[batch]), y[batch])
+            model.backward(loss.backward())
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+    return model
+''',
+        "calls bplib's fit": '''
+def train(model, loss, X, y, epochs=30, batch_size=20, learning_rate=0.1, rng=None):
+    class PlainSGD:
+        def step(self):
+            for name, param, grad in model.parameters():
+                param[...] = sgd_step(param, grad, learning_rate)
+
+    fit(model, loss, PlainSGD(), X, y, epochs=epochs, batch_size=batch_size, rng=rng, progress=False)
     return model
 ''',
     },
