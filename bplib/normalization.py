@@ -47,6 +47,10 @@ class BatchNorm(Layer):
     dgamma = sum_n dout * x_hat,  dbeta = sum_n dout. (Evaluation: dx = dout * gamma / std.)
     Shapes: x (N, D), gamma (D,), beta (D,) -> out (N, D). ``running_mean``, ``running_var`` (D,)
     are buffers, not parameters: they are not trained and ``parameters()`` does not yield them.
+
+    In training mode the batch mean is subtracted, so the bias of a ``Linear`` layer just before
+    has no effect: its gradient is exactly 0, and a finite-difference check of it measures only
+    round-off (relative to the 1e-8 floor of ``relative_error`` that can exceed a threshold).
     """
 
     def __init__(self, num_features, momentum=0.9, eps=1e-5, dtype=np.float64):
