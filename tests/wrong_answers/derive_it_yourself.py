@@ -302,7 +302,8 @@ from bplib.optim import SGD
 
 def sgd_step_with_weight_decay(w, grad, learning_rate, weight_decay):
     layer = Linear(1, 1)
-    layer.params["W"], layer.grads["W"] = np.array(w, dtype=float, ndmin=2), np.array(grad, dtype=float, ndmin=2)
+    layer.params["W"] = np.array(w, dtype=float, ndmin=2)
+    layer.grads["W"] = np.array(grad, dtype=float, ndmin=2)
     SGD(Sequential(layer), learning_rate, weight_decay=weight_decay).step()
     return layer.params["W"].reshape(np.shape(w))
 ''',
