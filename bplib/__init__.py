@@ -12,8 +12,9 @@ Conventions, stated once for every module:
   accumulates, because one scalar node may feed many others.
 
 Modules (imported on first use, so ``import bplib`` stays light and never loads matplotlib):
-``autograd`` (scalar Value), ``layers``, ``losses``, ``init``, ``network``, ``optim``, ``gradcheck``,
-``data``, ``train``, ``plotting`` and ``widgets`` (need matplotlib / ipywidgets), ``grading``.
+``autograd`` (scalar Value), ``layers``, ``normalization``, ``embedding``, ``losses``, ``init``,
+``network``, ``optim``, ``gradcheck``, ``data``, ``train``, ``plotting`` and ``widgets`` (need
+matplotlib / ipywidgets), ``grading``.
 """
 
 import importlib
@@ -21,8 +22,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "autograd", "graph_drawing", "layers", "losses", "init", "network", "optim", "gradcheck",
-    "data", "train", "plotting", "widgets", "grading", "checks", "probes",
+    "autograd", "graph_drawing", "layers", "normalization", "embedding", "losses", "init", "network",
+    "optim", "gradcheck", "data", "train", "plotting", "widgets", "grading", "checks", "probes",
 }
 
 

@@ -5,25 +5,40 @@ A layer caches what its backward needs during ``forward`` (never recomputing the
 
 Every layer checks that its input is a float array; ``Linear`` also checks the shape and that the
 input is finite (NaN/inf), so bad data is reported at the first layer, by name and index.
+
+Every layer has a ``training`` flag (True after construction). Only :class:`Dropout` (and the
+normalisation layers of :mod:`bplib.normalization`) behave differently in evaluation mode; switch a
+whole network with ``model.train()`` / ``model.eval()`` (:class:`bplib.network.Sequential`).
 """
 
 import numpy as np
 
 from bplib import init as initializers
 
-__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "sigmoid"]
+__all__ = ["Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "sigmoid"]
 
 
 class Layer:
-    """Base class: no parameters, input checks and the forward-before-backward rule."""
+    """Base class: no parameters, input checks, the forward-before-backward rule, and the
+    ``training`` flag (``train()`` / ``eval()``, as in PyTorch)."""
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self._cache = None
+        self.training = True
 
     def __call__(self, x):
         return self.forward(x)
+
+    def train(self, mode=True):
+        """Training mode (``mode=False``: evaluation mode). Returns the layer."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: what a trained network uses to predict. Returns the layer."""
+        return self.train(False)
 
     def _check_input(self, x, features=None):
         """Return ``x`` as an array after checking it is a float array (of shape (N, features))."""
@@ -172,6 +187,47 @@ class Tanh(Layer):
     def backward(self, dout):
         out = self._cached()
         return self._check_dout(dout, out.shape) * (1.0 - out * out)
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al. 2014, JMLR 15; the "inverted" scaling as in CS231n).
+
+    Training: each entry is dropped (set to 0) with probability ``p`` and the kept ones are scaled
+    by 1 / (1 - p), so E[out] = x and evaluation needs no rescaling:
+    mask = (u >= p) / (1 - p) with u uniform on [0, 1), out = x * mask.  Evaluation: out = x.
+    Backward: dx = dout * mask, the mask of the forward pass (cached, never drawn again).
+    Shapes: x any shape -> out like x. ``rng`` (seed or Generator) makes the masks reproducible.
+
+    Gradient checks must hold the mask fixed: finite differences call ``forward`` many times, and
+    each call in training mode draws a new mask. Check in evaluation mode, or give the layer a
+    fresh generator with the same seed before every forward (``layer.rng = default_rng(0)``).
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p (the probability of dropping a unit) must be in [0, 1), "
+                             f"got {p!r}")
+        self.p = p
+        self.rng = np.random.default_rng(rng)
+
+    def forward(self, x):
+        x = self._check_input(x)
+        if not self.training or self.p == 0:
+            self._cache = (None, x.shape)  # the identity: dx = dout
+            return x
+        mask = self.rng.random(x.shape) >= self.p  # True: kept, with probability 1 - p
+        mask = mask.astype(x.dtype) / x.dtype.type(1 - self.p)  # 0 or 1 / (1 - p)
+        self._cache = (mask, x.shape)
+        return x * mask
+
+    def backward(self, dout):
+        mask, shape = self._cached()
+        dout = self._check_dout(dout, shape)
+        return dout if mask is None else dout * mask
+
+    def __repr__(self):
+        return f"Dropout(p={self.p:g})"
 
 
 def _check_finite(x, layer):

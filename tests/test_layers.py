@@ -146,3 +146,72 @@ def test_base_layer_has_no_parameters():
 def test_huge_but_finite_input_is_accepted():
     out = Linear(2, 1, rng=0).forward(np.array([[1e200, -1e200]]))  # its sum of squares overflows
     assert out.shape == (1, 1)
+
+
+# --- Dropout ------------------------------------------------------------------------------------
+
+def test_dropout_drops_with_probability_p_and_keeps_the_expected_value():
+    from bplib.layers import Dropout
+
+    x = np.full((200, 100), 2.0)
+    layer = Dropout(0.3, rng=0)
+    out = layer.forward(x)
+    assert set(np.unique(out)) == {0.0, 2.0 / 0.7}
+    assert abs(np.mean(out == 0) - 0.3) < 0.01  # 20,000 draws: standard deviation 0.003
+    assert abs(out.mean() - 2.0) < 0.03  # inverted dropout: E[out] = x
+    np.testing.assert_array_equal(layer.eval().forward(x), x)  # evaluation: the identity
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), np.ones_like(x))
+
+
+def test_dropout_backward_uses_the_cached_mask():
+    from bplib.layers import Dropout
+
+    rng = np.random.default_rng(1)
+    layer = Dropout(0.5, rng=2)
+    x = signed_uniform(rng, (6, 5), 0.1, 1.0)
+    out = layer.forward(x)
+    dout = rng.normal(size=x.shape)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, dout * out / x)
+    np.testing.assert_array_equal(layer.backward(dout), dx)  # again: the same mask, no new draw
+
+
+def test_dropout_gradient_check_needs_a_fixed_mask():
+    """Finite differences call forward many times: with a new mask each time, a correct backward
+    "fails"; with the same mask (a fresh generator with the same seed each call), it passes."""
+    from bplib.layers import Dropout
+
+    rng = np.random.default_rng(3)
+    x, dout = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    layer = Dropout(0.5, rng=0)
+    layer.forward(x)
+    dx = layer.backward(dout)
+    redrawn = five_point_gradient(lambda: layer.forward(x), x, dout=dout)
+    assert relative_error(dx, redrawn) > 0.1
+
+    def fixed_mask():
+        layer.rng = np.random.default_rng(7)
+        return layer.forward(x)
+    fixed_mask()
+    dx = layer.backward(dout)
+    assert relative_error(dx, five_point_gradient(fixed_mask, x, dout=dout)) < 1e-9
+
+
+def test_dropout_float32_and_errors():
+    from bplib.layers import Dropout
+
+    x = np.ones((3, 4), dtype=np.float32)
+    layer = Dropout(0.25, rng=0)
+    assert layer.forward(x).dtype == layer.backward(x).dtype == np.float32
+    with pytest.raises(ValueError, match="probability of dropping"):
+        Dropout(1.0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        Dropout(0.5).backward(x)
+    assert repr(Dropout(0.2)) == "Dropout(p=0.2)"
+
+
+def test_every_layer_has_a_training_flag_switched_by_train_and_eval():
+    for layer in (Linear(2, 2, rng=0), ReLU(), Sigmoid(), Tanh(), LeakyReLU()):
+        assert layer.training is True
+        assert layer.eval() is layer and layer.training is False
+        assert layer.train() is layer and layer.training is True

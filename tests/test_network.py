@@ -104,3 +104,59 @@ def test_backward_can_skip_the_input_gradient_with_the_same_parameter_gradients(
     assert net.backward(dout, need_dx=False) is None
     for before, (_, _, after) in zip(full, net.parameters()):
         np.testing.assert_array_equal(before, after)
+
+
+# --- training and evaluation modes; normalisation and dropout in mlp ------------------------------
+
+def test_train_and_eval_switch_every_layer_and_leave_other_objects_alone():
+    from bplib.layers import Dropout
+    from bplib.normalization import BatchNorm
+
+    class Plain:  # a layer of the learner's own, without a training flag
+        def forward(self, x):
+            return x
+
+        def backward(self, dout):
+            return dout
+
+    plain = Plain()
+    inner = Sequential(Linear(3, 3, rng=0), Dropout(0.5))
+    net = Sequential(Linear(2, 3, rng=0), BatchNorm(3), ReLU(), inner, plain)
+    assert net.training and all(layer.training for layer in net.layers[:4])
+    assert net.eval() is net
+    assert not net.training and not any(layer.training for layer in net.layers[:4])
+    assert not any(layer.training for layer in inner.layers)  # nested models too
+    assert not hasattr(plain, "training")
+    net.train()
+    assert net.training and all(layer.training for layer in inner.layers)
+
+
+def test_mlp_with_batch_norm_and_dropout_builds_them_between_the_hidden_layers():
+    net = mlp([2, 8, 8, 3], activation="tanh", norm="batch", dropout=0.2, rng=0)
+    assert [repr(layer) for layer in net.layers] == [
+        "Linear(2 -> 8)", "BatchNorm(8)", "Tanh()", "Dropout(p=0.2)",
+        "Linear(8 -> 8)", "BatchNorm(8)", "Tanh()", "Dropout(p=0.2)", "Linear(8 -> 3)"]
+    names = [name for name, _, _ in net.parameters()]
+    assert names[:4] == ["0.W", "0.b", "1.gamma", "1.beta"]
+    assert [repr(layer) for layer in mlp([2, 4, 1], norm="layer", rng=0).layers][1] == "LayerNorm(4)"
+    with pytest.raises(ValueError, match="unknown norm 'group'"):
+        mlp([2, 2], norm="group")
+
+
+def test_a_network_with_batch_norm_matches_the_oracle_in_both_modes():
+    rng = np.random.default_rng(0)
+    net = mlp([3, 5, 5, 2], activation="tanh", norm="batch", rng=1)
+    x, target = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    loss = MSELoss()
+    for mode in ("train", "eval"):
+        getattr(net, mode)()
+        loss.forward(net.forward(x), target)
+        net.backward(loss.backward())
+        for name, param, grad in net.parameters():
+            analytic = grad.copy()
+            numeric = five_point_gradient(lambda: loss.forward(net.forward(x), target), param)
+            if mode == "train" and name in ("0.b", "3.b"):
+                # batch norm subtracts the batch mean: a bias just before it changes nothing
+                assert np.abs(analytic).max() < 1e-12 and np.abs(numeric).max() < 1e-9, name
+                continue
+            assert relative_error(analytic, numeric) <= 1e-7, (mode, name)

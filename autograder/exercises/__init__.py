@@ -22,6 +22,7 @@ LESSONS = {
     "06-efficiency-and-scale": "efficiency",
     "07-vanishing-exploding": "vanishing_exploding",
     "08-capstone": "capstone",
+    "09-derive-it-yourself": "derive_it_yourself",
 }
 
 
