@@ -15,6 +15,38 @@ def db_url(root=REPO):
     return nbgrader_config(root).CourseDirectory.db_url
 
 
+def shown(url):
+    """The URL with its password masked, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all
+        return "the configured gradebook URL"
+
+
+def check_connection(url):
+    """Open the gradebook once; CourseError saying what to do if the driver is missing or the
+    database cannot be reached (BPCOURSE_DB_URL / autograder/nbgrader_config.py)."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    try:
+        with Gradebook(url):
+            return
+    except (ModuleNotFoundError, NoSuchModuleError) as error:
+        name = getattr(error, "name", None) or str(error).split("'")[-2:-1] or [str(error)]
+        hint = (" Install the PostgreSQL driver with the course's extra: pip install -e '.[postgres]'"
+                if url.startswith("postgres") else "")
+        raise CourseError(f"the gradebook {shown(url)} needs a database driver that is not installed "
+                          f"({name if isinstance(name, str) else name[0]}).{hint}") from None
+    except ArgumentError as error:
+        raise CourseError(f"the gradebook URL {shown(url)} is not a database URL: {error}") from None
+    except OperationalError as error:
+        first = str(error.orig if getattr(error, "orig", None) else error).strip().splitlines()[0][:300]
+        raise CourseError(f"cannot connect to the gradebook {shown(url)}: {first}") from None
+
+
 def ensure_lesson(lesson, url, root=REPO):
     """Make sure the gradebook at ``url`` knows ``lesson`` with the graded cells of solutions/.
 
@@ -25,6 +57,7 @@ def ensure_lesson(lesson, url, root=REPO):
     from nbgrader.api import Gradebook, MissingEntry
 
     expected = notebooks.graded_cells(notebooks.read(release_notebook(lesson, root)))
+    check_connection(url)
     with Gradebook(url) as gb:
         try:
             assignment = gb.find_assignment(lesson)

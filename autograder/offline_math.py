@@ -13,6 +13,7 @@ import html
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import default
 
 FORMULA = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$", re.S)
 
@@ -39,6 +40,10 @@ def hide(markdown):
 
 class HideMath(Preprocessor):
     """Replace the formulas of markdown cells by tokens (see :func:`render`)."""
+
+    @default("enabled")
+    def _enabled_default(self):  # nbconvert registers preprocessors disabled unless told
+        return True
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown":
