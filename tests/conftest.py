@@ -21,3 +21,14 @@ def rng():
 settings.register_profile("stress", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config):
+    """In CI (.ci/run) a missing sandbox is a failure, not a skip of every grading test."""
+    if os.environ.get("BPCOURSE_REQUIRE_SANDBOX") == "1":
+        from autograder import sandbox
+
+        caps = sandbox.capabilities()
+        if not caps.isolated:
+            raise pytest.UsageError(f"BPCOURSE_REQUIRE_SANDBOX=1 but student code cannot be isolated here: "
+                                    f"{caps.describe()}")
