@@ -22,6 +22,7 @@ LESSONS = {
     "06-efficiency-and-scale": "efficiency",
     "07-vanishing-exploding": "vanishing_exploding",
     "08-capstone": "capstone",
+    "10-autodiff-on-arrays": "autodiff_on_arrays",
 }
 
 
