@@ -231,3 +231,27 @@ def test_integer_data_becomes_float_and_float32_stays():
     assert Tensor(np.ones(2, np.float32)).data.dtype == np.float32
     with pytest.raises(TypeError):
         Tensor(Tensor(1.0))
+
+
+def root_of(program, values):
+    """The root's value of a lesson-10 program over the arrays ``values`` ({name: array}, read now)."""
+    from bplib.probes.autodiff_on_arrays import build
+
+    return build(program, tuple(values.items()))[1][program[-1][0]].data
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_graphs_of_lesson_10s_checks_have_the_numerical_gradients(seed):
+    """The expected gradients of lesson 10's backward and zero_grad checks come from bplib.tensor on
+    random graphs (reused nodes, broadcasting, @, relu, exp, ...): they must be the true ones."""
+    from autograder.exercises.autodiff_on_arrays import fixed_programs, random_program, reference_backward
+
+    rng = np.random.default_rng(seed)
+    for program, inputs in [random_program(rng)] + (fixed_programs(rng) if seed < 3 else []):
+        expected = reference_backward(program, inputs, 1)
+        values = {name: np.array(value, dtype=float) for name, value in inputs}
+        for name, array in values.items():
+            numerical = five_point_gradient(lambda program=program, values=values: root_of(program, values),
+                                            array)
+            np.testing.assert_allclose(expected[f"{name}.grad"], numerical, rtol=1e-6, atol=1e-8,
+                                       err_msg=f"{name} in {program}")
