@@ -21,7 +21,9 @@ Gradients accumulate (``+=``), so call ``root.zero_grad()`` before a second ``ba
 
 Shapes: batch first, ``x`` is (N, D); ``@`` takes 2-D arrays, (N, D) @ (D, M) -> (N, M). This is
 the reference of lesson 10's graders, written to be read, not to be fast: every node gets a
-gradient, the data's included (no ``requires_grad``), and the graph is sorted on every backward.
+gradient, the data's included (no ``requires_grad``), the graph is sorted on every backward, and
+each ``_backward`` closure refers to its ``out``, which refers back to it (a reference cycle:
+a finished graph is freed by Python's cyclic garbage collector, not at once).
 """
 
 import numpy as np
