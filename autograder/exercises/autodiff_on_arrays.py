@@ -75,7 +75,7 @@ def judge_op(got, expected, args, mistakes, error_hint):
 
 
 def _common_hint(got, expected):
-    """The bugs every operation can have: = instead of +=, and out.grad left out."""
+    """A hint for a gradient whose shape is not its input's (e.g. ``a.grad = a.grad + out.grad``)."""
     for key, value in expected.items():
         if not key.endswith(".grad") or not isinstance(got.get(key), np.ndarray):
             continue
@@ -129,6 +129,7 @@ def _wrong_binary(forward, backward):
 
 
 def _set(tensor, value, overwrite):
+    """``tensor.grad = value`` (broadcast to the grad's shape) or ``tensor.grad = tensor.grad + value``."""
     if overwrite:
         tensor.grad = np.asarray(value, dtype=float) + 0.0 * tensor.grad
     else:
