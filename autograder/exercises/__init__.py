@@ -23,6 +23,7 @@ LESSONS = {
     "07-vanishing-exploding": "vanishing_exploding",
     "08-capstone": "capstone",
     "09-derive-it-yourself": "derive_it_yourself",
+    "10-autodiff-on-arrays": "autodiff_on_arrays",
 }
 
 
