@@ -13,8 +13,9 @@ Conventions, stated once for every module:
 
 Modules (imported on first use, so ``import bplib`` stays light and never loads matplotlib):
 ``autograd`` (scalar Value), ``layers``, ``normalization``, ``embedding``, ``losses``, ``init``,
-``network``, ``optim``, ``gradcheck``, ``data``, ``train``, ``plotting`` and ``widgets`` (need
-matplotlib / ipywidgets), ``grading``.
+``network``, ``optim``, ``gradcheck``, ``data``, ``train``, ``tensor`` (autodiff on arrays),
+``plotting`` and ``widgets`` (need matplotlib / ipywidgets), and the exercises' checks: ``grading``,
+``checks``, ``probes``.
 """
 
 import importlib
