@@ -22,8 +22,8 @@ import nbformat
 import pytest
 from notebook_tools import filled_in
 
-from autograder import sandbox
-from autograder.course import REPO
+from autograder import notebooks, sandbox
+from autograder.course import REPO, release_notebook
 from autograder.grade import grade
 
 try:
@@ -32,7 +32,7 @@ except ImportError:  # the design before issue 9
     from autograder.gradebook import export
 
 LESSON = "01-forward-pass"
-POINTS = {"sigmoid": 2, "relu": 1, "dense_forward": 2, "mlp_forward": 2, "softmax": 2, "cross_entropy": 2}
+POINTS = notebooks.graded_cells(notebooks.read(release_notebook(LESSON)))
 FULL = sum(POINTS.values())
 BLANK = {name: "" for name in POINTS}
 PAYLOAD = "bpcourse-live-script-marker"
@@ -124,6 +124,12 @@ def build(course, host_socket):
         "sigmoid": ("try:\n    from bplib.exercises.forward_pass import stable_sigmoid as sigmoid\n"
                     "except ImportError:\n    from autograder.exercises.forward_pass import stable_sigmoid "
                     "as sigmoid")}, root=course))
+    # kind 1: bplib's public API solves the exercise; once imported, once reached at run time
+    submit("calls_bplib", filled_in(LESSON, {
+        "relu": "from bplib.layers import ReLU\n\ndef relu(z):\n    return ReLU().forward(z)",
+        "sigmoid": ("import importlib\n\ndef sigmoid(z):\n"
+                    "    return getattr(importlib.import_module('bplib.' + 'layers'), 'sig' + 'moid')(z)")},
+        root=course))
     # kind 2: links in the submissions folder
     target = folder / "symlinked_notebook" / LESSON
     target.mkdir(parents=True)
@@ -216,6 +222,14 @@ def test_kind_1_the_answer_keys_cannot_be_imported(graded):
     assert result["score"] == 0
 
 
+def test_kind_1_bplibs_own_implementation_scores_0_with_a_flag_naming_the_call(graded):
+    result = student(graded, "calls_bplib")
+    assert result["cells"]["relu"]["score"] == 0 and result["cells"]["sigmoid"]["score"] == 0
+    assert result["score"] == FULL - POINTS["relu"] - POINTS["sigmoid"] - POINTS["mlp_forward"]
+    text = flags(graded, "calls_bplib")
+    assert "bplib.layers.ReLU" in text and "bplib.layers.sigmoid" in text  # static / run time
+
+
 @pytest.mark.parametrize("name", ["symlinked_notebook", "hardlinked_notebook", "symlinked_student",
                                   "symlinked_lesson"])
 def test_kind_2_links_in_the_submissions_folder_are_refused(graded, name):
@@ -279,3 +293,51 @@ def test_kind_6_the_csv_export_is_spreadsheet_safe(graded, tmp_path):
 def test_no_file_outside_the_submissions_changed(graded):
     for path, data in graded["outside"].items():
         assert path.read_bytes() == data, path
+
+
+# --- bounded work: a CPU limit cannot be dodged by patching the clocks inside the sandbox -----------
+
+CLOCK_PATCHING = '''
+import os, resource, time
+
+for name in ("process_time", "perf_counter", "monotonic", "time", "thread_time"):
+    setattr(time, name, lambda: 0.0)
+    setattr(time, name + "_ns", lambda: 0)
+os.times = lambda: os.times_result((0.0, 0.0, 0.0, 0.0, 0.0))
+resource.getrusage = lambda who: None
+
+def train_digits(X_train, y_train):
+    end = 0
+    for _ in range(6_000_000):   # about 2 s of CPU time that no patched clock admits to
+        end += 1
+
+    def predict(images):          # 1-nearest-neighbour: right often enough, and fast
+        distances = ((images[:, None, :] - X_train[None, :, :]) ** 2).sum(axis=2)
+        return y_train[distances.argmin(axis=1)]
+    return predict
+'''
+
+
+@pytest.mark.parametrize("measured_outside", [True, False])
+def test_a_cpu_limit_is_measured_outside_the_sandbox(monkeypatch, measured_outside):
+    """With the grader's own measurement (psutil, from /proc) the attack fails; without it (the
+    child's clocks only, as the previous design did) the same submission passes."""
+    import dataclasses
+
+    from autograder import submission, trusted
+
+    if not measured_outside:
+        monkeypatch.setattr(trusted, "cpu_seconds", lambda pid: 0.0)
+    lesson = "08-capstone"
+    definitions = trusted.exercises(lesson)
+    monkeypatch.setitem(definitions, "train_digits",
+                        dataclasses.replace(definitions["train_digits"], cpu_limit=1.0))
+    nb = filled_in(lesson, {"train_digits": CLOCK_PATCHING})
+    released = notebooks.read(release_notebook(lesson))
+    loaded = submission.load(nbformat.writes(nb).encode(), f"{lesson}.ipynb", lesson, released)
+    verdict = trusted.grade_cells(lesson, loaded.cells, seed=1)
+    result = verdict.results["train_digits"]
+    if measured_outside:
+        assert not result.passed and "s of CPU time; the limit is 1 s" in result.message, result.message
+    else:
+        assert result.passed, result.message

@@ -130,3 +130,46 @@ def test_too_big_a_file_is_refused(tmp_path, released, monkeypatch):
     monkeypatch.setattr(submission, "MAX_NOTEBOOK_BYTES", 1000)
     with pytest.raises(submission.SubmissionError, match="notebooks over"):
         load(write(tmp_path, filled_in(LESSON)), LESSON, released)
+
+
+def test_notebooks_over_the_documented_limits_are_refused_with_the_reason(released):
+    many = filled_in(LESSON)
+    many.cells += [nbformat.v4.new_code_cell("x = 1") for _ in range(submission.MAX_CELLS)]
+    limit = f"notebooks of more than {submission.MAX_CELLS} cells"
+    with pytest.raises(submission.SubmissionError, match=limit):
+        submission.load(nbformat.writes(many).encode(), "a.ipynb", LESSON, released)
+    long_cell = filled_in(LESSON)
+    find_cell(long_cell, "relu-answer").source = "x = 1\n" * submission.MAX_LINES_PER_CELL
+    with pytest.raises(submission.SubmissionError, match="cells over 5000 lines"):
+        submission.load(nbformat.writes(long_cell).encode(), "a.ipynb", LESSON, released)
+    nested = b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b', "nbformat": 4}'
+    with pytest.raises(submission.SubmissionError, match="nested too deeply|not a notebook"):
+        submission.load(nested, "a.ipynb", LESSON, released)
+
+
+def test_unusual_formats_and_kernels_are_flagged_and_still_graded(released):
+    nb = filled_in(LESSON)
+    nb.nbformat_minor = 99
+    nb.metadata["kernelspec"] = {"name": "ir", "language": "R", "display_name": "R"}
+    loaded = submission.load(json.dumps(nb).encode(), "a.ipynb", LESSON, released)
+    flags = "\n".join(loaded.flags)
+    assert "nbformat 4.99" in flags and "'R' kernel" in flags
+    assert "np.where(z >= 0" in dict(loaded.cells)["sigmoid-answer"]
+    plain = submission.load(nbformat.writes(filled_in(LESSON)).encode(), "a.ipynb", LESSON, released)
+    assert plain.flags == []
+
+
+def test_a_duplicated_answer_cell_runs_in_order_and_the_last_copy_counts(released):
+    nb = filled_in(LESSON)
+    answer = find_cell(nb, "relu-answer")
+    copy = nbformat.from_dict(json.loads(json.dumps(answer)))
+    copy["id"] = "copy"
+    copy.source = "def relu(z):\n    return np.maximum(z, 0)  # the copy"
+    answer.source = "def relu(z):\n    raise NotImplementedError()"
+    nb.cells.insert(nb.cells.index(find_cell(nb, "relu")) + 1, copy)
+    loaded = submission.load(nbformat.writes(nb).encode(), "a.ipynb", LESSON, released)
+    ids = [cid for cid, _ in loaded.cells]
+    assert "relu-answer-copy1" in ids and ids.index("relu-answer-copy1") < ids.index("relu-answer")
+    assert "# the copy" in dict(loaded.cells)["relu-answer"]
+    assert "NotImplementedError" in dict(loaded.cells)["relu-answer-copy1"]
+    assert any("appears 2 times" in f for f in loaded.flags)
