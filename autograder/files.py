@@ -197,8 +197,10 @@ def _timestamp(folder, flags):
         return None
     from nbgrader.utils import parse_utc
 
-    text = data.decode("utf-8", errors="replace").strip()
+    text = data.decode("utf-8", errors="replace").split("\x00")[0].strip()
     try:
+        if not text or not text.isprintable():
+            raise ValueError(text)
         parse_utc(text)
     except Exception:  # noqa: BLE001 - any unparsable timestamp
         flags.append(f"timestamp.txt is not a date ({_printable(text[:60])}); ignored")
