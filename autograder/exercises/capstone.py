@@ -20,20 +20,41 @@ error of an accuracy near 98% is about 0.7%, so the verdict would depend on luck
 notebook's solution (``mlp([64, 256, 10])``, Adam 2e-3, batch 64, 30 epochs, standardised pixels)
 over 200 seeds each: a single 25% split gave 96.0-99.6% (median 97.8%) and fell below 97% in 22 of
 200 splits; 4-fold cross-validation gave 97.1-98.6% (median 97.9%, 1st percentile 97.3%) and
-passed in 200 of 200. One call takes about 0.3 s of CPU on one core (1.3 s for the hidden check).
+passed in 200 of 200. With the classes renamed and the extra calls of ``predict`` (below), measured
+again over seeds 0-299 (``tests/reference_pass_rates.py train_digits``): 97.2-98.4% (median 97.8%,
+1st percentile 97.3%), 300 of 300 passed. One call takes about 0.3 s of CPU on one core (1.0 s
+for the hidden check).
 
 Cheating: the full data set ships with bplib, so a "model" could look each test image up in
-``load_digits()`` and return its label. Every case therefore shuffles the 64 pixel positions with a
-random permutation drawn from the case's seed (the same permutation for the training and the test
-images of that case). A multilayer perceptron does not care about pixel order: permuting its inputs
-only permutes the rows of the first weight matrix, whose initial entries are i.i.d., so training
-reaches the same accuracies (with the rows of the initial weights shuffled alike, the trained
-network is the same up to round-off, as the notebook shows), while an exact lookup finds nothing.
-This raises the bar, it does not make cheating impossible: someone determined could match images up
-to a permutation (e.g. by their sorted pixel values) and undo it, which is more work than the
-exercise. The probe also cannot tell *how* the predictions were made: a k-nearest-neighbour
-classifier on the given training images is honest machine learning and would pass; the notebook
-asks for a network.
+``load_digits()`` and return its label. Every case therefore
+
+* shuffles the 64 pixel positions with a random permutation drawn from the case's seed (the same
+  permutation for the training and the test images of that case). A multilayer perceptron does not
+  care about pixel order: permuting its inputs only permutes the rows of the first weight matrix,
+  whose initial entries are i.i.d., so training reaches the same accuracies (with the rows of the
+  initial weights shuffled alike, the trained network is the same up to round-off, as the notebook
+  shows), while an exact look-up finds nothing;
+* renames the classes with a random derangement (a permutation that moves every class: the 3s may
+  be labelled 7, the 7s 0, ...), the same for the training and the test labels of the case. The
+  network's output units are i.i.d. at the start too, so renaming only permutes the columns of the
+  last weight matrix: the network learns the new names as easily as the old ones.
+
+The pixel shuffle alone did not stop a look-up: sorting an image's pixels gives a key that does not
+depend on their order, and the 1797 digits have 1797 different keys, so looking the sorted pixels
+up in ``load_digits()`` found every test image: it scored 100% on each of 100 hidden checks (seeds
+0-99) before the renaming. With the renaming, the same look-up returns the original names, which a
+derangement never uses: it scores 0% on each of them (``tests/reference_pass_rates.py attacks
+100``; the fixture in ``tests/wrong_answers/capstone.py``). This raises the bar, it does not make
+cheating impossible: a look-up that also finds the *training* images in ``load_digits()`` learns
+the renaming from them and still scores 100% (measured by the same script). Only held-out images
+that are not public would stop that. The probe also
+cannot tell *how* the predictions were made: a k-nearest-neighbour classifier on the given
+training images is honest machine learning and would pass; the notebook asks for a network.
+
+``predict`` also gets a few test images on their own, and the images of one class as a batch of
+their own, and must label them as it did in the whole test set: a ``predict`` that standardises new
+images with their own statistics passed the accuracy threshold on large test sets, but a single
+image has standard deviation 0 in every pixel.
 
 Time: the probe limits BLAS to one thread (with threadpoolctl, when installed); the CPU time of a
 whole check (every ``train_digits`` call and its predictions) is measured outside the learner's
@@ -83,6 +104,8 @@ def standardize_cases(rng, hidden):
     digits, _ = _digits()
     cases.append(Case((digits[100:120], digits[:100]), reference_standardize(digits[100:120], digits[:100]),
                       "20 real digits scaled with the statistics of 100 others"))
+    cases.append(Case((digits[150:151], digits[:100]), reference_standardize(digits[150:151], digits[:100]),
+                      "one new digit on its own, X (1, 64), scaled with the statistics of 100 others"))
     if hidden:
         for _ in range(3):
             n_train, n, d = (int(v) for v in rng.integers(2, 12, 3))
@@ -272,7 +295,7 @@ def _describe(value):
 
 DIRECTIONAL_CHECK = Exercise(
     "directional_check", ("directional_check",), directional_cases, probe=directional_probe,
-    compare=compare_directional)
+    compare=compare_directional, implemented_by=("bplib.gradcheck.directional_check",))
 
 
 # --- train_digits -------------------------------------------------------------------------------
@@ -296,54 +319,105 @@ def stratified_folds(y, k, rng):
     return fold
 
 
-def digits_tasks(rng, hidden):
-    """The (X_train, y_train, X_test) tasks of one check and the true labels of each X_test.
+def derangement(n, rng):
+    """A random permutation of range(n) that moves every element (so no class keeps its name)."""
+    while True:
+        order = rng.permutation(n)
+        if not np.any(order == np.arange(n)):
+            return order
 
-    The pixels are shuffled by one random permutation (see the module docstring)."""
+
+def _subsets(y_test, rng, singles):
+    """Rows of X_test that predict also gets on their own: ``singles`` images one at a time, and
+    all the images of one class as one batch (whose statistics differ from the training set's)."""
+    rows = rng.choice(len(y_test), singles, replace=False)
+    one_class = np.flatnonzero(y_test == rng.choice(np.unique(y_test)))
+    return tuple(np.array([int(i)]) for i in rows) + (one_class,)
+
+
+def digits_tasks(rng, hidden):
+    """The (X_train, y_train, X_test, subsets) tasks of one check and the true labels of each
+    X_test. The pixels are shuffled by one random permutation and the classes renamed by one
+    random derangement (see the module docstring); ``subsets`` are rows of X_test that predict
+    also gets on their own (:func:`_subsets`)."""
     X, y = _digits()
     X = X[:, rng.permutation(X.shape[1])]
+    y = derangement(N_CLASSES, rng)[y]  # class c is called renamed[c], in training and test alike
     if not hidden:
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, rng=rng)
-        return ((X_train, y_train, X_test),), (y_test,)
+        return ((X_train, y_train, X_test, _subsets(y_test, rng, 3)),), (y_test,)
     fold = stratified_folds(y, FOLDS, rng)
-    tasks = tuple((X[fold != i], y[fold != i], X[fold == i]) for i in range(FOLDS))
+    tasks = tuple((X[fold != i], y[fold != i], X[fold == i], _subsets(y[fold == i], rng, 2))
+                  for i in range(FOLDS))
     return tasks, tuple(y[fold == i] for i in range(FOLDS))
 
 
 def train_digits_cases(rng, hidden):
     tasks, labels = digits_tasks(rng, hidden)
     if hidden:
-        label = (f"{FOLDS}-fold cross-validation on all 1797 digits, pixels shuffled: "
-                 f"at least {ACCURACY:.0%} must be right")
+        label = (f"{FOLDS}-fold cross-validation on all 1797 digits, pixels shuffled and classes "
+                 f"renamed: at least {ACCURACY:.0%} must be right")
     else:
         label = (f"one split, {len(tasks[0][0])} training and {len(labels[0])} held-out digits, "
-                 f"pixels shuffled: at least {VISIBLE_ACCURACY:.0%} must be right")
+                 f"pixels shuffled and classes renamed: at least {VISIBLE_ACCURACY:.0%} must be right")
     return [Case((tasks,), {"labels": labels,
                             "accuracy": ACCURACY if hidden else VISIBLE_ACCURACY}, label)]
+
+
+def _labels_problem(predicted, n):
+    """What is wrong with the form of predict's output for n images, or None."""
+    if not isinstance(predicted, np.ndarray):
+        return (f"predict(images) should return a NumPy array of {n} labels; it returned "
+                f"{_describe(predicted)}")
+    if predicted.shape == (n, N_CLASSES):
+        return (f"predict returned an array of shape {predicted.shape}: one score per class. "
+                "Return the labels, scores.argmax(axis=1), of shape (N,). (Returning the model "
+                "itself instead of a predict function also gives scores.)")
+    if predicted.shape == (N_CLASSES,) and n != N_CLASSES:
+        return (f"predict returned 10 values for {n} images: an argmax over axis 0 (the images)? "
+                "Take it over axis=1 (the classes), one label per image.")
+    if predicted.shape != (n,):
+        return f"predict returned an array of shape {predicted.shape} for {n} images; expected ({n},)"
+    if not (np.all(np.isfinite(predicted)) and np.all(predicted == np.round(predicted))
+            and predicted.min() >= 0 and predicted.max() < N_CLASSES):
+        return "the labels must be whole numbers from 0 to 9"
+    return None
+
+
+def _consistency_problem(got, case):
+    """A message if predict labels some images differently when it gets them on their own."""
+    tasks = case.args[0]
+    for (_, _, _, subsets), predicted, again in zip(tasks, got["predictions"], got["subsets"]):
+        for rows, labels in zip(subsets, again):
+            alone = "on its own" if len(rows) == 1 else f"in a batch of {len(rows)} images of one class"
+            problem = _labels_problem(labels, len(rows))
+            if problem:
+                return f"for an image {alone}: {problem}" if len(rows) == 1 else f"{alone}: {problem}"
+            changed = int(np.sum(labels != predicted[rows]))
+            if changed:
+                what = ("an image it got on its own" if len(rows) == 1 else
+                        f"{changed} of {len(rows)} images it got {alone}")
+                return (f"predict gave a different label to {what} than to the same image(s) in "
+                        "the whole held-out set. A prediction must depend only on the image "
+                        "(and what was learned from the training set).\n  Hint: does predict "
+                        "standardise the new images with their own mean and std "
+                        "(standardize(images, images))? A single image has std 0 in every pixel. "
+                        "Use the training statistics: standardize(images, X_train).")
+    return None
 
 
 def compare_train_digits(got, case):
     labels, threshold = case.expected["labels"], case.expected["accuracy"]
     correct = total = 0
     for predicted, truth in zip(got["predictions"], labels):
-        n = len(truth)
-        if not isinstance(predicted, np.ndarray):
-            return (f"predict(images) should return a NumPy array of {n} labels; it returned "
-                    f"{_describe(predicted)}")
-        if predicted.shape == (n, N_CLASSES):
-            return (f"predict returned an array of shape {predicted.shape}: one score per class. "
-                    "Return the labels, scores.argmax(axis=1), of shape (N,). (Returning the model "
-                    "itself instead of a predict function also gives scores.)")
-        if predicted.shape == (N_CLASSES,):
-            return (f"predict returned 10 values for {n} images: an argmax over axis 0 (the images)? "
-                    "Take it over axis=1 (the classes), one label per image.")
-        if predicted.shape != (n,):
-            return f"predict returned an array of shape {predicted.shape} for {n} images; expected ({n},)"
-        if not (np.all(np.isfinite(predicted)) and np.all(predicted == np.round(predicted))
-                and predicted.min() >= 0 and predicted.max() < N_CLASSES):
-            return "the labels must be whole numbers from 0 to 9"
+        problem = _labels_problem(predicted, len(truth))
+        if problem:
+            return problem
         correct += int(np.sum(predicted == truth))
-        total += n
+        total += len(truth)
+    problem = _consistency_problem(got, case)
+    if problem:
+        return problem
     accuracy = correct / total
     if accuracy >= threshold:
         return None
@@ -352,8 +426,10 @@ def compare_train_digits(got, case):
     if accuracy < 0.3:
         return message + ("that is close to chance (10%): the network has hardly learned anything "
                           "(too few epochs, too small a learning rate?), or your code relies on the "
-                          "pixel order or looks images up. The grader shuffles the pixel positions "
-                          "(the same way in every image): train on the images you are given.")
+                          "pixel order or on what the labels mean, or looks images up. The grader "
+                          "shuffles the pixel positions and renames the classes (the same way in "
+                          "the training and the held-out images): learn from the images and labels "
+                          "you are given.")
     return message + ("standardise the pixels with the training statistics (in predict too), use a "
                       "hidden layer of a few hundred ReLU units, Adam with a learning rate of about "
                       "2e-3, mini-batches of 64, and enough epochs (about 30): check the learning "

@@ -1,7 +1,9 @@
 """Lesson 08-capstone: how the grader calls your directional_check and train_digits.
 
-``train_digits`` is called once per task ``(X_train, y_train, X_test)`` and its ``predict`` on
-``X_test``; the grader measures the CPU time from outside your code (outside the sandbox, in
+``train_digits`` is called once per task ``(X_train, y_train, X_test, rows_alone)``; its ``predict``
+gets ``X_test``, then again some of its rows on their own (``X_test[rows]`` for each ``rows`` of
+``rows_alone``: single images, and the images of one class), which must get the same labels as in
+the whole set. The grader measures the CPU time from outside your code (outside the sandbox, in
 grading), so the time limit does not depend on clocks inside it.
 """
 
@@ -47,11 +49,12 @@ def train_digits_probe(train_digits, tasks):
 
 
 def _train_and_predict(train_digits, tasks):
-    predictions = []
-    for X_train, y_train, X_test in tasks:
+    predictions, subsets = [], []
+    for X_train, y_train, X_test, rows_alone in tasks:
         predict = train_digits(X_train, y_train)
         if not callable(predict):
             raise TypeError("train_digits must return a function predict(images) -> labels; it "
                             f"returned {type(predict).__name__}")
         predictions.append(predict(X_test))
-    return {"predictions": tuple(predictions)}
+        subsets.append(tuple(predict(X_test[rows]) for rows in rows_alone))
+    return {"predictions": tuple(predictions), "subsets": tuple(subsets)}

@@ -1,5 +1,6 @@
 """Lesson 07-vanishing-exploding: how the grader calls your functions, and the deep network that
-``deep_config`` must train (:func:`train_deep_network`, which you may call yourself).
+``deep_config``'s configurations must train (:func:`train_deep_network`, which you may call
+yourself).
 """
 
 import math
@@ -57,13 +58,15 @@ def clip_probe(clip_grad_norm, grads, max_norm):
     returned = clip_grad_norm(grads, max_norm)
     return {"returned": returned, "grads": tuple(arrays)}
 
-DEPTH = 20          # Linear layers
+DEPTH = 20          # Linear layers of the network in the notebook's examples
+DEPTHS = (8, 30)    # the depths the grader draws from (inclusive)
 WIDTH = 32          # units per hidden layer
 EPOCHS = 25
 BATCH_SIZE = 40
 MOMENTUM = 0.5
 REQUIRED_ACCURACY = 0.9
-CONFIG_KEYS = ("activation", "init", "learning_rate", "clip_norm")
+CONFIG_KEYS = ("init", "learning_rate", "clip_norm")
+CONFIG_ACTIVATIONS = ("relu", "tanh")  # the activations deep_config is asked about
 
 
 @dataclass
@@ -83,17 +86,24 @@ def deep_task_data(seed=0):
     return data.xor(n=200, noise=0.15, rng=seed)
 
 
-def train_deep_network(config, seed=0):
-    """Train a 20-layer MLP (width 32) on :func:`deep_task_data` with the ``config``'s activation,
-    initialisation, learning rate and gradient clipping: SGD with momentum 0.5, batches of 40,
-    25 epochs (125 steps). Returns a :class:`DeepRun`; ``run.trains`` is what the grader requires
-    (no divergence and a final training accuracy of at least 90%)."""
+def train_deep_network(activation, depth, config, seed=0):
+    """Train an MLP of ``depth`` Linear layers (width 32, ``activation`` after every one but the
+    last) on :func:`deep_task_data` with the ``config``'s initialisation, learning rate and gradient
+    clipping: SGD with momentum 0.5, batches of 40, 25 epochs (125 steps).
+
+    ``config`` is ``{"init": ..., "learning_rate": ..., "clip_norm": ...}``. Returns a
+    :class:`DeepRun`; ``run.trains`` is what the grader requires (no divergence and a final
+    training accuracy of at least 90%)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {activation!r}")
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 2 <= depth <= 60:
+        raise ValueError(f"depth must be a whole number from 2 to 60; got {depth!r}")
     problem = config_problem(config)
     if problem:
         raise ValueError(problem)
     X, y = deep_task_data(seed)
-    model = mlp([2] + [WIDTH] * (DEPTH - 1) + [2], activation=config["activation"],
-                init=config["init"], rng=seed + 1)
+    model = mlp([2] + [WIDTH] * (int(depth) - 1) + [2], activation=activation, init=config["init"],
+                rng=seed + 1)
     optimizer = SGD(model, float(config["learning_rate"]), momentum=MOMENTUM)
     clip = config.get("clip_norm")
     with warnings.catch_warnings():
@@ -105,21 +115,27 @@ def train_deep_network(config, seed=0):
     return DeepRun(history, final, model)
 
 
-def config_problem(config):
-    """What is wrong with the form of ``config`` (a message), or None."""
+def config_problem(config, imposed_init=None):
+    """What is wrong with the form of ``config`` (a message), or None. ``imposed_init``: the
+    initialisation the grader imposed (the ``init`` argument of ``deep_config``), if any."""
     if not isinstance(config, dict):
         return (f"should return a dict with the keys {', '.join(CONFIG_KEYS)}; you returned "
                 f"{describe(config)}")
     missing = [key for key in CONFIG_KEYS if key not in config]
     unknown = [key for key in config if key not in CONFIG_KEYS]
     if missing or unknown:
+        hint = (" (the activation is an argument of deep_config, not part of its answer)"
+                if "activation" in unknown else "")
         return (f"the dict needs exactly the keys {', '.join(CONFIG_KEYS)}"
                 + (f"; missing: {', '.join(missing)}" if missing else "")
-                + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else ""))
-    if config["activation"] not in ACTIVATIONS:
-        return f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {config['activation']!r}"
+                + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else "") + hint)
     if config["init"] not in INITS:
         return f"init must be one of {', '.join(map(repr, INITS))}; got {config['init']!r}"
+    if imposed_init is not None and config["init"] != imposed_init:
+        return (f"this check imposed init={imposed_init!r}, but your dict says init="
+                f"{config['init']!r}. When the init argument is given, use it (and choose the "
+                "learning rate and clipping that make it work); choose the init yourself only "
+                "when it is None.")
     rate = config["learning_rate"]
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 10:
         return f"learning_rate must be a number between 0 and 10; got {rate!r}"
@@ -130,5 +146,7 @@ def config_problem(config):
     return None
 
 
-def config_probe(deep_config, seed):
-    return deep_config()
+def config_probe(deep_config, activation, depth, init, seed):
+    """The learner's configuration for one setting the grader drew; the grader then trains with it
+    (``seed`` is the training's, not used here)."""
+    return deep_config(activation, depth, init)

@@ -43,6 +43,12 @@ def xavier_init(fan_in, fan_out, rng):
 def xavier_init(fan_in, fan_out, rng):
     return np.random.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
 ''',
+        "calls bplib's Xavier initialiser": '''
+from bplib import init as bplib_init
+
+def xavier_init(fan_in, fan_out, rng):
+    return bplib_init.xavier_normal((fan_in, fan_out), rng)
+''',
         "transposed": '''
 def xavier_init(fan_in, fan_out, rng):
     return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_out, fan_in))
@@ -64,6 +70,10 @@ def he_init(fan_in, fan_out, rng):
         "uniform on [0, a]": '''
 def he_init(fan_in, fan_out, rng):
     return rng.uniform(0.0, np.sqrt(6.0 / fan_in), size=(fan_in, fan_out))
+''',
+        "a bplib Linear layer's He weights": '''
+def he_init(fan_in, fan_out, rng):
+    return Linear(fan_in, fan_out, init="he", rng=rng).params["W"]
 ''',
         "new generator with a fixed seed": '''
 def he_init(fan_in, fan_out, rng):
@@ -102,6 +112,20 @@ def clip_grad_norm(grads, max_norm):
         g *= max_norm / total
     return float(total)
 ''',
+        "calls bplib.optim.clip_grad_norm": '''
+from bplib import optim
+
+class GradientList:
+    """Looks like a model to bplib.optim: parameters() yields (name, param, grad)."""
+    def __init__(self, grads):
+        self.grads = grads
+
+    def parameters(self):
+        return [(str(i), g, g) for i, g in enumerate(self.grads)]
+
+def clip_grad_norm(grads, max_norm):
+    return optim.clip_grad_norm(GradientList(grads), max_norm)
+''',
         "returns the norm after clipping": '''
 def clip_grad_norm(grads, max_norm):
     total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
@@ -113,25 +137,32 @@ def clip_grad_norm(grads, max_norm):
 ''',
     },
     "deep_config": {
-        "sigmoid with small weights": '''
-def deep_config():
-    return {"activation": "sigmoid", "init": "small", "learning_rate": 0.1, "clip_norm": None}
+        "one configuration for every network": '''
+def deep_config(activation, depth, init=None):
+    return {"init": "he", "learning_rate": 0.02, "clip_norm": None}
 ''',
-        "sigmoid with Xavier": '''
-def deep_config():
-    return {"activation": "sigmoid", "init": "xavier", "learning_rate": 0.5, "clip_norm": None}
+        "ignores the imposed init": '''
+def deep_config(activation, depth, init=None):
+    return {"init": "he" if activation == "relu" else "xavier", "learning_rate": 0.02, "clip_norm": 1.0}
 ''',
-        "ReLU with small weights": '''
-def deep_config():
-    return {"activation": "relu", "init": "small", "learning_rate": 0.1, "clip_norm": None}
+        "imposed large weights without clipping": '''
+def deep_config(activation, depth, init=None):
+    if init is None:
+        init = "he" if activation == "relu" else "xavier"
+    return {"init": init, "learning_rate": 0.02, "clip_norm": None}
 ''',
-        "large weights without clipping": '''
-def deep_config():
-    return {"activation": "relu", "init": "large", "learning_rate": 0.02, "clip_norm": None}
+        "small normal weights": '''
+def deep_config(activation, depth, init=None):
+    return {"init": init or "small", "learning_rate": 0.1, "clip_norm": 1.0}
+''',
+        "the activation in the dict": '''
+def deep_config(activation, depth, init=None):
+    return {"activation": activation, "init": init or ("he" if activation == "relu" else "xavier"),
+            "learning_rate": 0.02, "clip_norm": 1.0}
 ''',
         "a misspelt key": '''
-def deep_config():
-    return {"activation": "relu", "init": "he", "lr": 0.02, "clip_norm": None}
+def deep_config(activation, depth, init=None):
+    return {"init": init or "he", "lr": 0.02, "clip_norm": 1.0}
 ''',
     },
 }
