@@ -192,27 +192,6 @@ def test_an_answer_that_calls_bplib_loses_the_points_with_a_message_naming_the_c
     assert name in exercises(lesson)[exercise].implemented_by
 
 
-@pytest.mark.parametrize("lesson", OUR_LESSONS)
-def test_the_first_markdown_cell_names_every_implemented_by_entry(lesson):
-    nb = notebooks.read(source_notebook(lesson))
-    first = next(c for c in nb.cells if c.cell_type == "markdown").source
-    assert "scores 0 points" in first
-    for exercise in exercises(lesson).values():
-        assert exercise.implemented_by, f"{exercise.name}: implemented_by is empty"
-        for name in exercise.implemented_by:
-            assert f"`{name}`" in first, f"{lesson}: `{name}` ({exercise.name}) is not named"
-
-
-@pytest.mark.parametrize("lesson", OUR_LESSONS)
-def test_implemented_by_names_are_real_bplib_objects(lesson):
-    from bplib.grading import _code_objects
-
-    for exercise in exercises(lesson).values():
-        assert exercise.implemented_by, exercise.name
-        for name in exercise.implemented_by:
-            assert name.startswith("bplib.") and _code_objects([name]), name
-
-
 def called_names(source):
     """The dotted names (import aliases resolved) of every call in ``source``."""
     tree = ast.parse(source)

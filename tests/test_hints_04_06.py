@@ -32,16 +32,6 @@ def message(lesson, exercise, label):
 
 # --- the policy on calling bplib ------------------------------------------------------------------
 
-@pytest.mark.parametrize("lesson", OURS)
-def test_first_markdown_cell_names_every_implemented_by_entry(lesson):
-    nb = notebooks.read(source_notebook(lesson))
-    first = next(cell for cell in nb.cells if cell.cell_type == "markdown").source
-    names = {name for exercise in exercises(lesson).values() for name in exercise.implemented_by}
-    missing = sorted(name for name in names if f"`{name}`" not in first)
-    assert not missing, f"{lesson}: the first markdown cell does not name {missing}"
-    assert "bplib" in first
-
-
 def test_implemented_by_covers_what_bplib_already_does():
     in_04 = {name: set(e.implemented_by) for name, e in exercises("04-gradient-checking").items()}
     assert "bplib.gradcheck.numerical_gradient" in in_04["numerical_gradient"]

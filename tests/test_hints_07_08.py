@@ -2,7 +2,6 @@
 defences of train_digits against looking the digits up."""
 
 import copy
-import re
 
 import numpy as np
 import pytest
@@ -30,25 +29,6 @@ def failure(lesson, exercise, source, hidden=True, seed=3):
 
 
 # --- the policy on calling bplib -------------------------------------------------------------------
-
-@pytest.mark.parametrize("lesson", [L07, L08])
-def test_the_first_cell_names_every_forbidden_bplib_function(lesson):
-    first = next(c for c in notebooks.read(source_notebook(lesson)).cells if c.cell_type == "markdown")
-    named = set(re.findall(r"`([^`]+)`", first.source))
-    forbidden = {name for exercise in exercises(lesson).values() for name in exercise.implemented_by}
-    assert forbidden, f"{lesson}: no exercise names a bplib function"
-    assert forbidden <= named, f"{lesson}'s first cell does not name {sorted(forbidden - named)}"
-
-
-def test_the_forbidden_names_exist_in_bplib():
-    import importlib
-
-    for lesson in (L07, L08):
-        for exercise in exercises(lesson).values():
-            for name in exercise.implemented_by:
-                module, _, attribute = name.rpartition(".")
-                assert callable(getattr(importlib.import_module(module), attribute)), name
-
 
 @pytest.mark.parametrize("lesson, exercise, label, called, static", [
     (L07, "xavier_init", "calls bplib's Xavier initialiser", "bplib.init.xavier_normal", True),

@@ -145,3 +145,23 @@ def test_most_wrong_answers_get_a_message_that_names_the_mistake():
     specific = sum(row[2] for row in rows)
     assert specific >= hint_coverage.TARGET * len(rows), (
         f"{specific} of {len(rows)} wrong answers get a specific message; run tests/hint_coverage.py")
+
+
+# --- the policy on calling bplib (autograder/policy.py, bplib.grading.Tripwire) --------------------
+
+@pytest.mark.parametrize("lesson", LESSON_NAMES)
+def test_each_lesson_states_the_rule_naming_every_off_limits_bplib_function(lesson):
+    """The first cell tells the learner which bplib names the lesson's exercises may not call."""
+    first = next(c for c in notebooks.read(source_notebook(lesson)).cells if c.cell_type == "markdown").source
+    names = {name for exercise in exercises(lesson).values() for name in exercise.implemented_by}
+    missing = sorted(name for name in names if f"`{name}`" not in first)
+    assert not missing, f"{lesson}: the first markdown cell does not name {missing}"
+
+
+@pytest.mark.parametrize("lesson", LESSON_NAMES)
+def test_every_off_limits_name_is_real_bplib_code(lesson):
+    from bplib.grading import _code_objects
+
+    for exercise in exercises(lesson).values():
+        for name in exercise.implemented_by:
+            assert name.startswith("bplib.") and _code_objects([name]), f"{exercise.name}: {name}"
