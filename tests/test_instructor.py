@@ -194,18 +194,36 @@ def test_sigkill_of_the_grader_leaves_no_process_and_the_next_run_cleans_up(tmp_
     runner = psutil.Process(process.pid)
     records = course / "autograder" / ".staging"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # until a sandbox runs student code
-        tree = runner.children(recursive=True)
-        if any(p.uids().real >= sandbox.BASE_UID or "child.py" in " ".join(p.cmdline()) for p in tree
-               if p.is_running()):
+    def sandboxed(p):  # the trusted child or nbgrader's kernel, running student code
+        try:
+            command = " ".join(p.cmdline())
+        except psutil.Error:  # gone, or a zombie
+            return False
+        return "bpcourse/child.py" in command or "ipykernel_launcher" in command
+    while time.monotonic() < deadline:  # until both workers' sandboxes run student code
+        if sum(sandboxed(p) for p in runner.children(recursive=True)) >= 2:
             break
         time.sleep(0.1)
     tree = [p for p in runner.children(recursive=True) if p.is_running()]
+    names = set()
+    for p in tree:
+        try:
+            names.add(p.name())
+        except psutil.Error:
+            pass
     assert len(tree) > 3 and list(records.glob("*.json")), "the run did not start grading"
     process.send_signal(signal.SIGKILL)
     process.wait()
     gone, alive = psutil.wait_procs(tree, timeout=10)
-    left = [(p.pid, " ".join(p.cmdline())[:120]) for p in alive]
+    left = []
+    for p in alive:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                left.append((p.pid, p.name()))
+        except psutil.Error:
+            pass
+    print(f"\nSIGKILL of the grader: {len(tree)} processes below it before the kill "
+          f"({', '.join(sorted(names))}); alive 10 s after: {left}")
     assert left == [], f"{len(left)} of {len(tree)} processes outlived the grader: {left}"
     stage = json.loads(next(records.glob("*.json")).read_text())["folder"]
     assert Path(stage).is_dir()  # what the killed run left: removed at the next start
