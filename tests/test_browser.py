@@ -82,12 +82,13 @@ def report_latency(explorer, where, presses=8):
 
 
 def check_slider_redraws_plot(explorer, name, stopwatch):
-    """Move the explorer's slider to its end: the readout changes, and the one plot is replaced
-    by a different PNG in the same place (not stacked below the old one)."""
+    """Move the explorer's slider to its end: the readout changes, and the one plot shows a
+    different PNG, in place: the same <img> element (not a new one, nor one stacked below)."""
     before = explorer.wait_for_plot()
     stopwatch.lap(f"{explorer.description!r} plot shown")
     readout = explorer.readout()
     screenshot(explorer.box, f"{name}-before")
+    explorer.plots.first.evaluate("image => { image.dataset.bplibShown = 'before'; }")
     explorer.move_slider_to_end()
     after = explorer.wait_for_new_plots(before)
     stopwatch.lap(f"{explorer.description!r} redrawn")
@@ -95,6 +96,8 @@ def check_slider_redraws_plot(explorer, name, stopwatch):
     assert explorer.readout() != readout, f"the {explorer.description!r} slider did not move"
     assert len(after) == 1, f"{len(after)} plots after one change: figures stack up instead of redrawing"
     assert after[0].startswith(("data:image/png;base64,", "blob:")) and after[0] != before
+    assert explorer.plots.first.get_attribute("data-bplib-shown") == "before", (
+        "the picture was replaced by a new <img> element instead of being updated in place")
 
 
 def check_notebook_in_lab(page, tmp_path, lesson_dir, slider):

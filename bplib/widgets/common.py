@@ -5,6 +5,8 @@ import collections
 import importlib
 import math
 import os
+import struct
+import zlib
 
 import numpy as np
 
@@ -136,16 +138,25 @@ class LiveFigure:
 
 
 def png_bytes(rgba):
-    """An RGBA pixel buffer (``canvas.buffer_rgba()``, shape (H, W, 4)) as PNG bytes. zlib level 1:
-    about 3x faster than matplotlib's default level 6 here, and barely larger for plots."""
-    import io
+    """An RGBA pixel buffer (``canvas.buffer_rgba()``, shape (H, W, 4)) as PNG bytes (RGB, 8 bits).
 
-    from PIL import Image
-
+    Written directly with zlib (PNG specification, W3C 2003, sections 5 and 11): rows unfiltered
+    (filter type 0) and deflate level 1. For the explorers' plots, mostly white, this took half the
+    time of Pillow's encoder at its fastest level and gave slightly smaller files (measured here:
+    8 ms and 55 kB against 16 ms and 59 kB for a 1008 x 288 picture)."""
     pixels = np.asarray(rgba)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[..., :3]).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    height, width = pixels.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row starts with its filter type: 0, none
+    rows[:, 1:] = pixels[..., :3].reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
+
+
+def _png_chunk(kind, data):
+    """Length, type, data and the CRC-32 of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def picture_widget():

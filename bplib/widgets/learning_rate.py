@@ -337,7 +337,7 @@ class Picture:
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-0.3, 0.5 * quadratic.A[0, 0] * limit ** 2)
         ax.set(xlabel="w", ylabel="loss", title="L(w) = 2 w\u00b2 and the iterates")
-        self.live.dynamic(ax.legend(handles=[start], loc="upper center"))
+        ax.legend(handles=[start], loc="upper center")  # static: the path may cross it
 
     def _path_2d(self, ax):
         quadratic = _quadratic("valley")
@@ -352,7 +352,7 @@ class Picture:
         ax.set_ylim(-2.5, 2.5)
         ax.set_aspect("equal")
         ax.set(xlabel="w1", ylabel="w2", title="the valley (curvatures 1 and 20)")
-        self.live.dynamic(ax.legend(handles=[start, minimum], loc="lower right", fontsize="small"))
+        ax.legend(handles=[start, minimum], loc="lower right", fontsize="small")
 
     def _fit(self, ax):
         net = _network()
