@@ -16,6 +16,12 @@ gradients along both paths, which is exactly the multivariate chain rule. The fl
 ``backward()`` adds onto what the first left in *every* node, the intermediate ones included, so
 the gradients come out too large (not simply doubled, except in a one-operation graph). Call
 :meth:`Value.zero_grad` on the root before calling ``backward()`` again.
+
+At a singular point an operation raises an error that names the operation and the value, as
+Python's own arithmetic would, never an inf or NaN that spreads silently: ``ZeroDivisionError`` for
+``a / 0`` and ``0 ** -k``, and in ``backward()`` for a derivative that is infinite there (``a ** 0.5``
+at ``a = 0``); ``ValueError`` for a result that is not a real number (``(-4) ** 0.5``, ``log(0)``);
+``OverflowError`` for ``exp`` of more than about 709.
 """
 
 import math
@@ -78,15 +84,35 @@ class Value:
     def __pow__(self, exponent):
         if not isinstance(exponent, (int, float)):
             raise TypeError("Value ** exponent: the exponent must be a plain number (int or float)")
-        out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
+        a = self.data
+        if a == 0 and exponent < 0:
+            raise ZeroDivisionError(f"{self._where(f'{self.label} ** {exponent:g}')}0 ** {exponent:g} is "
+                                    "undefined (it divides by zero)")
+        if a < 0 and not float(exponent).is_integer():
+            raise ValueError(f"{self._where(f'{self.label} ** {exponent:g}')}({a:g}) ** {exponent:g} is "
+                             "not a real number")
+        out = Value(a ** exponent, (self,), f"**{exponent:g}")
 
         def _backward():  # d(a ** k)/da = k * a ** (k - 1)
-            self.grad += out.grad * exponent * self.data ** (exponent - 1)
+            if exponent == 0:
+                return  # a ** 0 = 1 everywhere (also 0 ** 0 here): its derivative is 0
+            if a == 0 and exponent < 1:
+                name = self.label or "a"
+                raise ZeroDivisionError(
+                    f"backward through {name} ** {exponent:g} at {name} = 0: the derivative "
+                    f"{exponent:g} * {name} ** {exponent - 1:g} is infinite there (the curve is "
+                    f"vertical at 0). Keep the input away from 0, e.g. ({name} + 1e-12) ** {exponent:g}.")
+            self.grad += out.grad * exponent * a ** (exponent - 1)
         out._backward = _backward
         return out
 
     def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
+        try:
+            value = math.exp(self.data)
+        except OverflowError:  # above log(1.8e308) = 709.78
+            raise OverflowError(f"{self._where(f'exp({self.label})')}exp({self.data:g}) is too large "
+                                "for a float (the largest is about exp(709.78) = 1.8e308)") from None
+        out = Value(value, (self,), "exp")
 
         def _backward():  # d exp(a)/da = exp(a)
             self.grad += out.grad * out.data
@@ -95,7 +121,8 @@ class Value:
 
     def log(self):
         if self.data <= 0:
-            raise ValueError(f"log of a non-positive number ({self.data:g}) is undefined")
+            raise ValueError(f"log of a non-positive number: {self._where(f'log({self.label})')}"
+                             f"log({self.data:g}) is undefined")
         out = Value(math.log(self.data), (self,), "log")
 
         def _backward():  # d log(a)/da = 1 / a
@@ -137,7 +164,11 @@ class Value:
         return self + (-_as_value(other))
 
     def __truediv__(self, other):
-        return self * _as_value(other) ** -1
+        other = _as_value(other)
+        if other.data == 0:
+            raise ZeroDivisionError(f"division by zero: {self._name()} / {other._name()}"
+                                    + (f" with {other.label} = 0" if other.label else ""))
+        return self * other ** -1
 
     def __radd__(self, other):
         return self + other
@@ -150,6 +181,14 @@ class Value:
 
     def __rtruediv__(self, other):
         return _as_value(other) / self
+
+    def _name(self):
+        """How messages refer to this value: its label, else its number."""
+        return self.label or f"{self.data:g}"
+
+    def _where(self, expression):
+        """"x ** 0.5 with x = -4: " for a labelled value (``expression`` names it), else ""."""
+        return f"{expression} with {self.label} = {self.data:g}: " if self.label else ""
 
     # --- the backward pass ---------------------------------------------------------------------
 

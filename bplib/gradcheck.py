@@ -6,6 +6,9 @@
 * :func:`check_layer`, :func:`check_loss`, :func:`check_network`: full checks of every entry;
   :func:`sparse_check` (k random entries) and :func:`directional_check` (one random direction, two
   forward passes) for networks too large for a full check. All return a :class:`GradCheckReport`.
+
+Kinks and round-off, which make finite differences disagree with a correct backprop, are
+recognised by :mod:`bplib.finite_differences`; the reports count those entries and say why.
 """
 
 import warnings
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bplib.finite_differences import Differences, along_entries, numerical_gradient
 from bplib.network import backward_parameters
 
 __all__ = ["numerical_gradient", "relative_error", "relative_errors", "GradCheckReport",
@@ -24,6 +28,9 @@ _STEP = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-2}
 # gradient entries or a ReLU kink (measured on 2-16-16-3 nets); real bugs give 1e-2 or more.
 _THRESHOLD = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2}
 MAX_FULL_CHECK_PARAMS = 10_000
+# Per checked array, failing entries are examined for kinks and round-off (2-4 more evaluations of
+# f each), worst first, until this many are confirmed wrong: then it has a bug, and the rest count.
+CONFIRMED_WRONG = 10
 
 
 def default_step(dtype):
@@ -34,36 +41,6 @@ def default_step(dtype):
 def default_threshold(dtype):
     """Largest relative error that passes: 1e-5 in float64, 2e-2 in float32."""
     return _THRESHOLD.get(np.dtype(dtype), 1e-6)
-
-
-def numerical_gradient(f, x, h=1e-5, dout=None):
-    """Central-difference gradient of ``f`` with respect to the array ``x``. Shape: that of ``x``.
-
-    ``f`` takes no arguments and reads ``x`` (which is changed in place, one entry at a time, and
-    every entry is restored afterwards, even if ``f`` raises). If ``f`` returns an array, this is the
-    gradient of ``sum(f() * dout)``; ``dout`` defaults to ones. Each entry costs two calls of ``f``.
-    """
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError("numerical_gradient: x must be a float NumPy array that f reads in place")
-    grad = np.zeros(x.shape, dtype=np.float64)
-    for index in np.ndindex(x.shape):
-        old = x[index]
-        try:
-            x[index] = old + h
-            plus, step_up = _scalar(f(), dout), x[index]
-            x[index] = old - h
-            minus, step_down = _scalar(f(), dout), x[index]
-        finally:
-            x[index] = old
-        # Divide by the step actually stored (float32 rounds old + h), not by the requested 2h.
-        grad[index] = (plus - minus) / (float(step_up) - float(step_down))
-    return grad.astype(x.dtype, copy=False)
-
-
-def _scalar(value, dout):
-    if np.ndim(value) == 0:
-        return float(value)
-    return float(np.sum(value * (1.0 if dout is None else dout)))
 
 
 def relative_errors(a, b):
@@ -82,7 +59,9 @@ def relative_error(a, b):
 
 @dataclass
 class ParameterCheck:
-    """How one parameter (or input) fared: its largest relative error and where it occurred."""
+    """How one parameter (or input) fared: its largest relative error and where it occurred, over
+    the ``entries`` compared. ``kinks`` entries lie within h of a kink and ``unresolved`` ones are
+    below the finite difference's round-off (``resolution``): neither kind is compared."""
     name: str
     max_relative_error: float
     worst_index: tuple
@@ -91,6 +70,10 @@ class ParameterCheck:
     shape: tuple
     passed: bool
     problem: str = ""
+    entries: int = 0
+    kinks: int = 0
+    unresolved: int = 0
+    resolution: float = 0.0
 
 
 @dataclass
@@ -102,6 +85,7 @@ class GradCheckReport:
     dtype: str
     method: str = "full"
     notes: list = field(default_factory=list)
+    h: float = None
 
     @property
     def passed(self):
@@ -110,6 +94,16 @@ class GradCheckReport:
     @property
     def max_relative_error(self):
         return max((c.max_relative_error for c in self.checks), default=0.0)
+
+    @property
+    def kinks(self):
+        """How many entries were not compared because a kink lies within h of them."""
+        return sum(c.kinks for c in self.checks)
+
+    @property
+    def unresolved(self):
+        """How many entries were not compared because they are below the round-off."""
+        return sum(c.unresolved for c in self.checks)
 
     @property
     def failed(self):
@@ -130,30 +124,84 @@ class GradCheckReport:
                  f"{'analytic':>12} {'numerical':>12}"]
         for c in self.checks:
             mark = "ok" if c.passed else "WRONG"
+            skipped = c.kinks + c.unresolved
             lines.append(f"  {c.name:<10} {str(c.shape):<12} {c.max_relative_error:>11.2e}  "
                          f"{str(c.worst_index):<10} {c.analytic:>12.5g} {c.numerical:>12.5g}  {mark}"
-                         + (f": {c.problem}" if c.problem else ""))
-        lines += [f"  note: {note}" for note in self.notes]
+                         + (f": {c.problem}" if c.problem else "")
+                         + (f" ({skipped} of {c.entries} not compared)" if skipped else ""))
+        lines += [f"  note: {note}" for note in self.notes + self._skipped_notes()]
         if not self.passed and self.max_relative_error < 1e-3:
             lines.append("  note: just above the threshold: round-off at a tiny gradient entry or a "
                          "ReLU kink within h of an input can do this; a real bug is usually 1e-2 or more")
         return "\n".join(lines)
 
+    def _skipped_notes(self):
+        """What the entries that were not compared are, in words."""
+        entries = sum(c.entries for c in self.checks)
+        if not self.kinks + self.unresolved:
+            return []
+        step = f"h = {self.h:g}" if self.h is not None else "h"
+        where = ", ".join(f"{c.name}: {c.kinks + c.unresolved}" for c in self.checks
+                          if c.kinks + c.unresolved)
+        notes = [f"{self.kinks + self.unresolved} of {entries} entries were not compared ({where})."]
+        if self.kinks:
+            notes.append(
+                f"{self.kinks} lie within {step} of a kink, a point where the slope jumps (like ReLU "
+                "at 0): there the finite difference (f(x+h) - f(x-h)) / 2h averages the slopes on both "
+                "sides, while backprop rightly takes the slope on one side. Measured closer to the "
+                "point (smaller steps, or one side only), the slope agreed with backprop, or the kink "
+                f"was too close to tell in {self.dtype}. Not a bug.")
+        if self.unresolved:
+            resolution = max(c.resolution for c in self.checks)
+            notes.append(
+                f"{self.unresolved} disagree with the finite difference by less than its round-off "
+                f"(up to {resolution:.1e} here: the rounding error of f divided by h), so in "
+                f"{self.dtype} the disagreement cannot be measured.")
+        if self.dtype != "float64":
+            notes.append("A check in float64 (h = 1e-5) compares almost all of them.")
+        return notes
 
-def _compare(name, analytic, numerical, threshold):
+
+def _compare(name, analytic, numerical, threshold, differences=None, entries=None):
+    """A :class:`ParameterCheck` of ``analytic`` against ``numerical``. With ``differences`` (the
+    :class:`~bplib.finite_differences.Differences` behind ``numerical``, entry k = flat entry k),
+    failing entries that a kink or round-off explains are not counted. ``entries`` (for sparse
+    checks): the index of each."""
     if np.shape(analytic) != np.shape(numerical):
         hint = " (transposed?)" if np.shape(analytic) == np.shape(numerical)[::-1] else ""
         return ParameterCheck(name, float("inf"), (), float("nan"), float("nan"),
                               tuple(np.shape(numerical)), False,
                               f"gradient has shape {np.shape(analytic)}, expected "
-                              f"{np.shape(numerical)}{hint}")
-    errors = relative_errors(analytic, numerical)
-    worst = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.size else ()
-    worst = tuple(int(i) for i in worst)
-    max_error = float(errors[worst]) if errors.size else 0.0
-    return ParameterCheck(name, max_error, worst, float(np.asarray(analytic)[worst]) if errors.size
-                          else 0.0, float(np.asarray(numerical)[worst]) if errors.size else 0.0,
-                          tuple(np.shape(analytic)), max_error <= threshold)
+                              f"{np.shape(numerical)}{hint}", entries=int(np.size(numerical)))
+    analytic, numerical = np.asarray(analytic), np.asarray(numerical)
+    errors = relative_errors(analytic, numerical).ravel()
+    counted = np.ones(errors.size, dtype=bool)
+    skipped = {"kink": 0, "round-off": 0}
+    resolution = 0.0
+    if differences is not None:
+        failing = np.flatnonzero(errors > threshold)
+        wrong = 0
+        for k in failing[np.argsort(-errors[failing], kind="stable")]:  # the worst first
+            verdict = differences.diagnose(k, float(analytic.ravel()[k]), threshold)
+            if verdict != "wrong":
+                counted[k] = False
+                skipped[verdict] += 1
+            else:
+                wrong += 1
+                if wrong == CONFIRMED_WRONG:  # a bug for sure: the rest stay counted, unexamined
+                    break
+        resolution = max((differences.resolution(k) for k in range(errors.size)), default=0.0)
+    check = ParameterCheck(name, 0.0, (), float("nan"), float("nan"), tuple(analytic.shape), True,
+                           entries=int(errors.size), kinks=skipped["kink"],
+                           unresolved=skipped["round-off"], resolution=resolution)
+    if counted.any():
+        k = int(np.argmax(np.where(counted, errors, -1.0)))
+        check.max_relative_error = float(errors[k])
+        check.analytic, check.numerical = float(analytic.ravel()[k]), float(numerical.ravel()[k])
+        check.worst_index = (tuple(int(i) for i in np.unravel_index(k, analytic.shape)) if entries is None
+                             else tuple(int(i) for i in entries[k]))
+        check.passed = check.max_relative_error <= threshold
+    return check
 
 
 def _settings(dtype, h, threshold):
@@ -177,11 +225,13 @@ def check_layer(layer, x, dout=None, h=None, threshold=None, rng=None):
         dout = np.random.default_rng(rng).standard_normal(out.shape).astype(out.dtype)
     analytic = {"x": np.array(layer.backward(dout))}
     analytic.update({k: np.array(g) for k, g in layer.grads.items()})
-    numeric = {"x": numerical_gradient(lambda: layer.forward(x), x, h, dout)}
-    for key, param in layer.params.items():
-        numeric[key] = numerical_gradient(lambda: layer.forward(x), param, h, dout)
-    checks = [_compare(k, analytic[k], numeric[k], threshold) for k in analytic]
-    return GradCheckReport(repr(layer), checks, threshold, str(x.dtype))
+    arrays = {"x": x, **layer.params}
+    checks = []
+    for key in analytic:
+        differences = along_entries(lambda: layer.forward(x), arrays[key], h, dout)
+        numeric = differences.central.reshape(arrays[key].shape)
+        checks.append(_compare(key, analytic[key], numeric, threshold, differences))
+    return GradCheckReport(repr(layer), checks, threshold, str(x.dtype), h=h)
 
 
 def check_loss(loss, prediction, target, h=None, threshold=None):
@@ -190,9 +240,10 @@ def check_loss(loss, prediction, target, h=None, threshold=None):
     h, threshold = _settings(prediction.dtype, h, threshold)
     loss.forward(prediction, target)
     analytic = np.array(loss.backward())
-    numeric = numerical_gradient(lambda: loss.forward(prediction, target), prediction, h)
-    return GradCheckReport(repr(loss), [_compare("prediction", analytic, numeric, threshold)],
-                           threshold, str(prediction.dtype))
+    differences = along_entries(lambda: loss.forward(prediction, target), prediction, h)
+    check = _compare("prediction", analytic, differences.central.reshape(prediction.shape), threshold,
+                     differences)
+    return GradCheckReport(repr(loss), [check], threshold, str(prediction.dtype), h=h)
 
 
 def _analytic_network_gradients(model, loss, x, target):
@@ -222,10 +273,13 @@ def check_network(model, loss, x, target, h=None, threshold=None, max_params=MAX
 
     def f():
         return loss.forward(model.forward(x), target)
-    checks = [_compare(name, analytic[name], numerical_gradient(f, param, h), threshold)
-              for name, param, _ in params]
+    checks = []
+    for name, param, _ in params:
+        differences = along_entries(f, param, h)
+        checks.append(_compare(name, analytic[name], differences.central.reshape(param.shape),
+                               threshold, differences))
     return GradCheckReport(f"{type(model).__name__} with {total:,} parameters", checks, threshold,
-                           str(params[0][1].dtype) if params else "float64")
+                           str(params[0][1].dtype) if params else "float64", h=h)
 
 
 def sparse_check(model, loss, x, target, k=20, h=None, threshold=None, rng=None):
@@ -243,29 +297,17 @@ def sparse_check(model, loss, x, target, k=20, h=None, threshold=None, rng=None)
         offsets = flat[owner == i] - starts[i]
         if not offsets.size:
             continue
-        indices = [np.unravel_index(int(o), param.shape) for o in offsets]
-        numeric = np.array([_entry_derivative(model, loss, x, target, param, idx, h)
-                            for idx in indices])
-        check = _compare(name, analytic[name][tuple(np.array(indices).T)], numeric, threshold)
-        check.worst_index = tuple(int(j) for j in indices[check.worst_index[0]])
+        indices = [tuple(int(j) for j in np.unravel_index(int(o), param.shape)) for o in offsets]
+        differences = along_entries(lambda: loss.forward(model.forward(x), target), param, h,
+                                     indices=indices)
+        check = _compare(name, analytic[name][tuple(np.array(indices).T)], differences.central,
+                         threshold, differences, entries=indices)
         check.shape = param.shape
         checks.append(check)
         counts.append(f"{name}: {len(indices)}")
     return GradCheckReport(f"{type(model).__name__} ({int(sizes.sum()):,} parameters)", checks,
                            threshold, str(params[0][1].dtype), method=f"sparse, k={len(flat)}",
-                           notes=["entries checked per parameter: " + ", ".join(counts)])
-
-
-def _entry_derivative(model, loss, x, target, param, index, h):
-    old = param[index]
-    try:
-        param[index] = old + h
-        plus, up = loss.forward(model.forward(x), target), float(param[index])
-        param[index] = old - h
-        minus, down = loss.forward(model.forward(x), target), float(param[index])
-    finally:
-        param[index] = old
-    return (plus - minus) / (up - down)
+                           notes=["entries checked per parameter: " + ", ".join(counts)], h=h)
 
 
 def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
@@ -287,27 +329,38 @@ def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
     by_name = {name: param for name, param, _ in params}
     checks = []
     for group in groups:
-        scale = h / np.sqrt(sum(by_name[n].size for n in group))  # h u = scale * (+-1 entries)
+        size = sum(by_name[n].size for n in group)
+        unit = 1 / np.sqrt(size)  # u has entries +-unit: a unit vector
         saved = _snapshot([by_name[name] for name in group], group)
-        expected = 0.0
+        expected = []  # <dL/dw, u>, measured on the first step
+
+        def evaluate(_, offset, group=group, saved=saved, unit=unit, expected=expected):
+            """The loss at w + offset * u, set in place (no new arrays)."""
+            measure = not expected
+            total = 0.0
+            for name in group:
+                param = by_name[name]
+                flat = param.reshape(-1)
+                np.multiply(bits[name], 2 * offset * unit, out=flat)  # 0/1 -> 0 or 2 offset unit
+                flat -= offset * unit  # param = offset * u: entries +-offset*unit
+                if measure:
+                    total += float(np.vdot(analytic[name], param)) / offset  # <dL/dw, u>
+                param += saved[name]  # param = w + offset * u
+            if measure:
+                expected.append(total)
+            return loss.forward(model.forward(x), target), offset
+
+        def base(evaluate=evaluate):
+            value = evaluate(0, 0.0)[0]
+            return value, abs(value)
         try:
-            values = []
-            for sign in (1.0, -1.0):
-                for name in group:
-                    param = by_name[name]
-                    flat = param.reshape(-1)
-                    np.multiply(bits[name], 2 * sign * scale, out=flat)  # 0/1 -> 0/+-2s, in place
-                    flat -= sign * scale  # param = +-h u: entries +-s, no new array
-                    if sign > 0:
-                        expected += float(np.vdot(analytic[name], param)) / h  # <dL/dw, u>
-                    param += saved[name]  # param = w +- h u
-                values.append(loss.forward(model.forward(x), target))
+            differences = Differences(evaluate, 1, h, dtype, base)
+            label = group[0] if per_parameter else "all"
+            check = _compare(label, np.array([expected[0]]), differences.central, threshold, differences)
         finally:
             for name in group:  # exactly the original values, not w - h u + h u
                 np.copyto(by_name[name], saved[name])
-        numeric = (values[0] - values[1]) / (2 * h)
-        label = group[0] if per_parameter else "all"
-        check = _compare(label, np.array(expected), np.array(numeric), threshold)
+        check.worst_index = ()
         check.shape = by_name[label].shape if per_parameter else ()
         checks.append(check)
     notes = [] if per_parameter else [
@@ -315,7 +368,7 @@ def directional_check(model, loss, x, target, h=None, threshold=None, rng=None,
         "sparse_check to find which parameter is wrong"]
     return GradCheckReport(f"{type(model).__name__}", checks, threshold, str(dtype),
                            method="directional" + (", per parameter" if per_parameter else ""),
-                           notes=notes)
+                           notes=notes, h=h)
 
 
 _SNAPSHOT_BUFFERS = {}  # dtype -> one flat buffer that directional_check reuses for its snapshots

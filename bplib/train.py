@@ -9,11 +9,17 @@ import numpy as np
 from bplib.network import backward_parameters
 from bplib.optim import clip_grad_norm
 
-__all__ = ["fit", "History", "TrainingDivergedWarning", "predict", "accuracy"]
+__all__ = ["fit", "History", "TrainingDivergedWarning", "predict", "accuracy", "DIVERGENCE_FACTOR"]
+
+# fit stops when a batch's loss exceeds DIVERGENCE_FACTOR x its reference: the larger of the first
+# batch's loss and the loss of predicting all zeros on that batch (log C for cross-entropy over C
+# classes, mean(y**2) for MSE). The second keeps a model that already fits (a tiny first loss)
+# from being stopped for an ordinary wobble.
+DIVERGENCE_FACTOR = 1e3
 
 
 class TrainingDivergedWarning(RuntimeWarning):
-    """The loss became NaN or infinite, so training stopped."""
+    """The loss grew by orders of magnitude or became NaN/inf, so training stopped."""
 
 
 @dataclass
@@ -21,7 +27,9 @@ class History:
     """What happened during :func:`fit`, one entry per epoch (``step_loss``: one per update).
 
     ``accuracy`` is the running accuracy over each epoch's batches, measured before each update
-    (``None`` entries for regression). ``diverged`` is True if training stopped on a NaN/inf loss.
+    (``None`` entries for regression). ``diverged`` is True if training stopped because the loss
+    grew above ``DIVERGENCE_FACTOR`` x its reference or became NaN/inf; ``message`` says why and
+    what to try.
     """
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
@@ -42,14 +50,24 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
     ``batch_size=None`` uses the whole set (full-batch gradient descent). Batches are reshuffled each
     epoch with ``rng`` (a seed makes it reproducible). ``validation=(X_val, y_val)`` adds
     ``val_loss``/``val_accuracy``. ``progress`` shows a progress bar (a widget in Jupyter, text
-    elsewhere); ``progress=False`` is silent. If the loss becomes NaN/inf, training stops with a
-    :class:`TrainingDivergedWarning` and ``history.diverged = True`` instead of running on.
+    elsewhere); ``progress=False`` is silent.
+
+    Diagnoses, instead of running on with meaningless numbers:
+
+    * NaN or inf in ``X``, ``y`` or the validation data: a ValueError naming the rows of the
+      arrays you passed, before any update.
+    * Divergence: if a batch's loss exceeds ``DIVERGENCE_FACTOR`` (1000) x the larger of the first
+      batch's loss and the loss of predicting all zeros (log C for cross-entropy over C classes),
+      or becomes NaN/inf, training stops with a :class:`TrainingDivergedWarning` saying what to
+      try, and ``history.diverged = True``. The model keeps the weights of that step.
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}; they must match")
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+    _check_finite_data([("X", X), ("y", y)] + ([] if validation is None else [
+        ("validation X", np.asarray(validation[0])), ("validation y", np.asarray(validation[1]))]))
     n = len(X)
     batch_size = n if batch_size is None else int(batch_size)
     if batch_size < 1:
@@ -57,7 +75,7 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
     rng = np.random.default_rng(rng)
     history = History()
     bar = _progress(epochs, progress)
-    step = 0
+    step, bound = 0, None
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(n) if shuffle else np.arange(n)
@@ -69,14 +87,16 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
                 try:
                     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                         out = model.forward(xb)
-                        batch_loss = loss.forward(out, yb)
+                        if bound is None:  # the first batch sets the reference
+                            bound = DIVERGENCE_FACTOR * _reference_loss(loss, out, yb)
+                        batch_loss = loss.forward(out, yb)  # last, so backward() uses this batch
                 except FloatingPointError as error:  # a layer saw inf/NaN activations
-                    batch_loss, cause = math.nan, str(error).split(".")[0]
+                    batch_loss, cause = math.nan, str(error).split(": input contains")[0]
                 else:
                     cause = ""
-                if not math.isfinite(batch_loss):
+                if not math.isfinite(batch_loss) or batch_loss > bound:
                     history.diverged = True
-                    history.message = _divergence_message(epoch, step, batch_loss, optimizer, cause)
+                    history.message = _divergence_message(epoch, step, batch_loss, bound, optimizer, cause)
                     warnings.warn(history.message, TrainingDivergedWarning, stacklevel=2)
                     return history
                 backward_parameters(model, loss.backward())
@@ -116,13 +136,53 @@ def _progress(epochs, progress):
     return tqdm(total=epochs, desc="training", unit="epoch")
 
 
-def _divergence_message(epoch, step, value, optimizer, cause):
+def _check_finite_data(arrays):
+    """Raise a ValueError naming the first NaN/inf entry, and every row holding one, of each
+    ``(name, array)`` with floating-point values."""
+    for name, array in arrays:
+        if array.dtype.kind not in "fc" or np.isfinite(array.sum()):  # one pass, no temporary
+            continue
+        bad = ~np.isfinite(array)
+        if not bad.any():  # the sum overflowed, but every entry is finite
+            continue
+        rows = np.flatnonzero(bad.reshape(len(array), -1).any(axis=1))
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        listed = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        some = f"{len(rows)} rows of {name} contain" if len(rows) > 1 else f"1 row of {name} contains"
+        raise ValueError(
+            f"fit: {name}[{', '.join(map(str, where))}] = {array[where]}: {some} NaN or inf "
+            f"(row{'s' if len(rows) > 1 else ''} {listed}; rows of the array you passed). Nothing was "
+            "trained: drop those rows (from the inputs and the targets alike) or fill in the missing "
+            "values, then call fit again.")
+
+
+def _reference_loss(loss, out, yb):
+    """The larger of the loss of ``out`` and the loss of predicting all zeros (inf if neither is a
+    finite number, e.g. a loss that refuses zeros)."""
+    values = []
+    for prediction in (out, np.zeros_like(out)):
+        try:
+            values.append(float(loss.forward(prediction, yb)))
+        except (ArithmeticError, ValueError, TypeError):
+            continue
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) if finite else math.inf
+
+
+def _divergence_message(epoch, step, value, bound, optimizer, cause):
+    cause = f" ({cause} received NaN or inf)" if cause else ""
+    if step == 1:  # no update has happened: neither the learning rate nor the updates are to blame
+        return (f"Training stopped at the first step, before any update: the loss is {value}{cause}. "
+                "The forward pass (model and loss) gives NaN/inf on finite data: check the initial "
+                "weights (no inf, NaN or huge values) and the forward code of the layers and the loss.")
     rate = getattr(optimizer, "learning_rate", None)
-    rate = f" (now {rate:g})" if rate is not None else ""
-    cause = f" ({cause})" if cause else ""
-    return (f"Training stopped at epoch {epoch}, step {step}: the loss became {value}{cause}. "
-            "The updates grew until the numbers overflowed (exploding gradients / divergence). "
-            f"Try a smaller learning_rate{rate}, clip_norm=1.0, or a smaller initialisation.")
+    smaller = f" (now {rate:g}; try {rate / 10:g})" if rate is not None else ""
+    grew = (f"became {value}{cause}" if not math.isfinite(value) else
+            f"reached {value:.3g}, more than {DIVERGENCE_FACTOR:g} times its starting level "
+            f"({bound / DIVERGENCE_FACTOR:.3g})")
+    return (f"Training stopped at epoch {epoch}, step {step}: the loss {grew}. Each update overshot "
+            "further instead of going downhill (divergence, or exploding gradients). Try a smaller "
+            f"learning_rate{smaller}, clip_norm=1.0, or a smaller initialisation.")
 
 
 def predict(model, X):

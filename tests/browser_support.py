@@ -40,6 +40,8 @@ SERVER_START_TIMEOUT = 60  # seconds
 KERNEL_READY_TIMEOUT_MS = 60_000
 PLOT_TIMEOUT_MS = 60_000  # Run All up to the explorer's first plot (the lessons run in ~15 s)
 REDRAW_TIMEOUT_MS = 30_000
+# An explorer's picture: an Image widget, or (older explorers) an image inside an Output widget.
+PLOT_IMAGES = "img.widget-image, .widget-output img"
 
 
 def missing_requirement(*, voila=False):
@@ -281,8 +283,9 @@ class Explorer:
         self.slider = page.locator(".widget-slider").filter(has=label)
         self.box = self.slider.locator(
             "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' widget-box ')]"
-            "[.//div[contains(concat(' ', normalize-space(@class), ' '), ' widget-output ')]//img][1]")
-        self.plots = self.box.locator(".widget-output img")
+            "[.//img[contains(concat(' ', normalize-space(@class), ' '), ' widget-image ')]"
+            " or .//div[contains(concat(' ', normalize-space(@class), ' '), ' widget-output ')]//img][1]")
+        self.plots = self.box.locator(PLOT_IMAGES)
 
     def wait_for_plot(self, timeout=PLOT_TIMEOUT_MS):
         """Wait until the explorer shows exactly one plot; return its ``src``."""
@@ -314,3 +317,43 @@ class Explorer:
                 return sources
             assert time.monotonic() < deadline, f"the {self.description!r} plot did not change in time"
             time.sleep(0.05)
+
+    def measure_redraw_latency(self, presses=8, key="ArrowRight", pause=0.3):
+        """Press ``key`` on the slider's handle ``presses`` times, one update each, and return the
+        milliseconds from each key press to the new picture: ``{"changed": [...], "shown": [...]}``
+        (the image's ``src`` replaced; the new image decoded and ready to paint). Timed in the page
+        with ``performance.now()``, so the test's own polling adds nothing."""
+        page = self.slider.page
+        self.box.evaluate(_LATENCY_PROBE, PLOT_IMAGES)
+        handle = self.slider.locator(".noUi-handle")
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        for count in range(1, presses + 1):
+            time.sleep(pause)  # the previous picture has settled: each press is timed alone
+            handle.press(key)
+            page.wait_for_function("n => window.__bplibLatency.shown.length >= n", arg=count,
+                                   timeout=REDRAW_TIMEOUT_MS)
+        return page.evaluate("""() => {
+            const {inputs, changed, shown} = window.__bplibLatency;
+            return {changed: changed.map((t, i) => t - inputs[i]), shown: shown.map((t, i) => t - inputs[i])};
+        }""")
+
+
+# In the page: note the time of every key press on the page and of every change of the explorer's
+# first picture (a new src on the same <img>, or a new <img>), and when the new image is decoded.
+_LATENCY_PROBE = """(box, selector) => {
+    const state = {inputs: [], changed: [], shown: []};
+    window.__bplibLatency = state;
+    document.addEventListener("keydown", () => state.inputs.push(performance.now()), true);
+    let last = box.querySelector(selector)?.getAttribute("src");
+    const check = () => {
+        const image = box.querySelector(selector);
+        const src = image?.getAttribute("src");
+        if (!src || src === last) return;
+        last = src;
+        state.changed.push(performance.now());
+        image.decode().catch(() => null).then(() => state.shown.push(performance.now()));
+    };
+    new MutationObserver(check).observe(box, {subtree: true, childList: true, attributes: true,
+                                              attributeFilter: ["src"]});
+}"""

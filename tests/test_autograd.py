@@ -155,3 +155,52 @@ def test_drawing_shows_both_edges_of_a_reused_node():
     arrows = [part.split('"')[1] for part in svg.split("<path d=")[1:] if "marker-end" in part]
     assert len(arrows) == 6  # a -> (+) twice, (+) -> b, b -> (*), a -> (*), (*) -> c
     assert len(set(arrows)) == len(arrows)  # no two arrows drawn on top of each other
+
+
+# --- singular points: each error names the operation and the value ------------------------------
+
+def test_division_by_a_zero_value_names_the_division():
+    for make in (lambda: 1 / Value(0.0), lambda: Value(3.0) / Value(0.0, label="b"),
+                 lambda: Value(3.0) / 0.0):
+        with pytest.raises(ZeroDivisionError) as error:
+            make()
+        message = str(error.value)
+        assert "division by zero" in message and "cannot be raised" not in message
+    with pytest.raises(ZeroDivisionError, match=r"3 / b with b = 0"):
+        Value(3.0) / Value(0.0, label="b")
+
+
+def test_negative_power_of_zero_names_the_power():
+    with pytest.raises(ZeroDivisionError, match=r"0 \*\* -2 is undefined"):
+        Value(0.0) ** -2
+    with pytest.raises(ZeroDivisionError, match=r"^w \*\* -1 with w = 0: 0 \*\* -1 is undefined"):
+        Value(0.0, label="w") ** -1
+
+
+def test_backward_through_a_square_root_at_zero_names_the_operation_and_value():
+    x = Value(0.0, label="x")
+    y = x ** 0.5  # the forward value is fine: sqrt(0) = 0
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError) as error:
+        (y * 3).backward()
+    message = str(error.value)
+    assert "x ** 0.5" in message and "x = 0" in message and "infinite" in message
+    assert "cannot be raised" not in message
+
+
+def test_powers_of_zero_with_a_finite_derivative_backpropagate():
+    for exponent, expected in [(0, 0.0), (1, 1.0), (2, 0.0), (1.5, 0.0), (3, 0.0)]:
+        x = Value(0.0)
+        (x ** exponent).backward()
+        assert x.grad == expected, exponent
+
+
+def test_a_fractional_power_of_a_negative_number_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"\(-4\) \*\* 0.5 is not a real number"):
+        Value(-4.0) ** 0.5
+    assert (Value(-2.0) ** 2.0).data == 4.0  # whole exponents are fine
+
+
+def test_exp_overflow_names_the_value():
+    with pytest.raises(OverflowError, match=r"exp\(800\) is too large"):
+        Value(800.0).exp()

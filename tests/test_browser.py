@@ -9,6 +9,7 @@ which turns the skip into a failure.
 
 import contextlib
 import shutil
+import statistics
 
 import nbformat
 import pytest
@@ -63,20 +64,40 @@ def screenshot_at_exit(page, name):
         screenshot(page, f"{name}-page")
 
 
+def report_latency(explorer, where, presses=8):
+    """Press the explorer's slider one step at a time and print the milliseconds from each key
+    press to the new picture. Speed is measured here and in benchmarks/bench_widgets.py, not
+    asserted (a shared machine's load would make any bound flaky); the behaviour is: every press
+    gives exactly one new picture, in place."""
+    before = explorer.plot_src()
+    latency = explorer.measure_redraw_latency(presses)
+    shown = sorted(latency["shown"])
+    print(f"\nLATENCY {where} {explorer.description!r}: key press to new picture, {presses} single "
+          f"steps: median {statistics.median(shown):.0f} ms, min {shown[0]:.0f}, max {shown[-1]:.0f} "
+          f"(src changed after median {statistics.median(latency['changed']):.0f} ms); "
+          f"each: {', '.join(f'{t:.0f}' for t in latency['shown'])}")
+    assert len(latency["shown"]) == presses
+    assert explorer.plots.count() == 1 and explorer.plot_src() != before
+    return latency
+
+
 def check_slider_redraws_plot(explorer, name, stopwatch):
-    """Move the explorer's slider to its end: the readout changes, and the one plot is replaced
-    by a different PNG in the same place (not stacked below the old one)."""
+    """Move the explorer's slider to its end: the readout changes, and the one plot shows a
+    different PNG, in place: the same <img> element (not a new one, nor one stacked below)."""
     before = explorer.wait_for_plot()
     stopwatch.lap(f"{explorer.description!r} plot shown")
     readout = explorer.readout()
     screenshot(explorer.box, f"{name}-before")
+    explorer.plots.first.evaluate("image => { image.dataset.bplibShown = 'before'; }")
     explorer.move_slider_to_end()
     after = explorer.wait_for_new_plots(before)
     stopwatch.lap(f"{explorer.description!r} redrawn")
     screenshot(explorer.box, f"{name}-after")
     assert explorer.readout() != readout, f"the {explorer.description!r} slider did not move"
     assert len(after) == 1, f"{len(after)} plots after one change: figures stack up instead of redrawing"
-    assert after[0].startswith("data:image/png;base64,") and after[0] != before
+    assert after[0].startswith(("data:image/png;base64,", "blob:")) and after[0] != before
+    assert explorer.plots.first.get_attribute("data-bplib-shown") == "before", (
+        "the picture was replaced by a new <img> element instead of being updated in place")
 
 
 def check_notebook_in_lab(page, tmp_path, lesson_dir, slider):
@@ -93,6 +114,8 @@ def check_notebook_in_lab(page, tmp_path, lesson_dir, slider):
             explorer.wait_for_plot()
             wait_until_run_all_stopped(page)  # nothing scrolls the notebook or queues ahead of us now
             stopwatch.lap("run all stopped")
+            report_latency(explorer, f"JupyterLab {lesson_dir.name}")
+            stopwatch.lap(f"{explorer.description!r} latency measured")
             check_slider_redraws_plot(explorer, lesson_dir.name, stopwatch)
         finally:
             print(stopwatch)
@@ -120,6 +143,9 @@ def check_app_in_voila(page, tmp_path, app, sliders):
                     f"Voila did not show the {explorer.description!r} explorer; its page says "
                     f"{voila_progress(page)!r}. The server's log ends:\n{server.log_tail()}") from error
             stopwatch.lap("all plots shown")
+            for explorer in explorers:
+                report_latency(explorer, "Voila")
+            stopwatch.lap("latency measured")
             for explorer in explorers:
                 others = {e.description: e.plot_src() for e in explorers if e is not explorer}
                 check_slider_redraws_plot(explorer, f"voila-{explorer.description}", stopwatch)

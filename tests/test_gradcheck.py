@@ -1,8 +1,10 @@
+import warnings
+
 import numpy as np
 import pytest
 
 from bplib import gradcheck as gc
-from bplib.layers import Linear, Sigmoid, Tanh
+from bplib.layers import Linear, ReLU, Sigmoid, Tanh
 from bplib.losses import MSELoss, SoftmaxCrossEntropyLoss
 from bplib.network import Sequential, mlp
 
@@ -29,8 +31,8 @@ class WrongSign(Linear):
 
 
 class FactorTwo(Linear):
-    def backward(self, dout):
-        dx = super().backward(dout)
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout, need_dx)
         self.grads["W"] *= 2.0
         return dx
 
@@ -216,3 +218,104 @@ def test_relative_error_formula():
     assert gc.relative_error(np.array([3.0, 1.0]), np.array([3.0, -1.0])) == 1.0  # worst element
     with pytest.raises(ValueError, match="shapes differ"):
         gc.relative_error(np.zeros(2), np.zeros(3))
+
+
+# --- kinks and round-off: what a finite difference cannot measure -----------------------------
+
+class ReLUForgotMask(ReLU):
+    def backward(self, dout):
+        self._cached()
+        return dout  # should be dout * (x > 0)
+
+
+class ReLUMaskInverted(ReLU):
+    def backward(self, dout):
+        return dout * ~self._cached()  # (x <= 0) instead of (x > 0)
+
+
+def random_relu_layer_check(seed, dtype, layer=None):
+    rng = np.random.default_rng(seed)
+    n, d = rng.integers(4, 33, size=2)
+    x = rng.standard_normal((n, d)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the float32 warning
+        return gc.check_layer(ReLU() if layer is None else layer, x, rng=seed)
+
+
+def random_network_check(seed, dtype, activation="relu", bad_first_layer=None):
+    """A random 1- or 2-hidden-layer MLP (widths 4-16), a batch of 4-32, cross-entropy."""
+    rng = np.random.default_rng(seed)
+    sizes = ([int(rng.integers(2, 9))] + [int(rng.integers(4, 17)) for _ in range(rng.integers(1, 3))]
+             + [int(rng.integers(2, 5))])
+    net = mlp(sizes, activation=activation, rng=seed, dtype=dtype)
+    if bad_first_layer is not None:
+        net.layers[0] = bad_first_layer(sizes[0], sizes[1], rng=seed, dtype=dtype)
+    n = int(rng.integers(4, 33))
+    x, y = rng.standard_normal((n, sizes[0])).astype(dtype), rng.integers(0, sizes[-1], n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return gc.check_network(net, SoftmaxCrossEntropyLoss(), x, y)
+
+
+def test_float32_checks_of_correct_relu_code_pass_and_count_the_kinks():
+    """float32 needs h = 1e-2, so many inputs of a ReLU lie within h of its kink at 0: there the
+    central difference averages two slopes and disagrees with backprop by ~100%."""
+    layers = [random_relu_layer_check(seed, np.float32) for seed in range(20)]
+    networks = [random_network_check(seed, np.float32) for seed in range(10)]
+    assert [r for r in layers + networks if not r.passed] == []
+    assert sum(r.kinks for r in layers) > 20 and sum(r.kinks for r in networks) > 5
+    report = next(r for r in networks if r.kinks)
+    text = repr(report)
+    assert "kink" in text and "not compared" in text and f"{report.kinks} " in text
+
+
+def test_a_kink_within_h_is_found_exactly_where_it_is():
+    x = np.array([[0.5, -0.004, 1.0], [0.003, -2.0, 0.0]], dtype=np.float32)  # three within h=1e-2
+    with pytest.warns(UserWarning, match="float32"):
+        report = gc.check_layer(ReLU(), x, rng=0)
+    assert report.passed and report["x"].kinks == 3 and report["x"].entries == 6
+    assert report["x"].max_relative_error < 1e-5  # the other three entries agree
+    exact = gc.check_layer(ReLU(), x.astype(np.float64), rng=0)  # h = 1e-5: only the exact 0
+    assert exact.passed and exact["x"].kinks == 1
+
+
+@pytest.mark.parametrize("bug", [ReLUForgotMask, ReLUMaskInverted])
+def test_relu_bugs_are_still_caught_in_float32(bug):
+    for seed in range(20):
+        report = random_relu_layer_check(seed, np.float32, bug())
+        assert report.failed == ["x"], report
+        assert "kink" not in report["x"].problem
+
+
+def test_a_bug_in_a_smooth_or_kinked_network_is_still_caught_in_float32():
+    for seed in range(10):
+        for activation in ("relu", "tanh"):
+            report = random_network_check(seed, np.float32, activation, bad_first_layer=FactorTwo)
+            assert report.failed == ["0.W"], report
+    smooth = random_network_check(0, np.float32, "tanh", bad_first_layer=FactorTwo)
+    assert smooth.kinks == 0  # no ReLU, so no kinks: nothing is explained away
+
+
+def test_float32_round_off_at_tiny_entries_is_not_called_wrong():
+    """(f(x+h) - f(x-h)) / 2h carries the round-off of f (about eps * |f|) divided by h: in
+    float32 about 1e-5 * |loss|, more than the size of a tiny gradient entry."""
+    reports = [random_network_check(seed, np.float32, "tanh") for seed in range(20)]
+    assert [r for r in reports if not r.passed] == []
+    assert sum(r.unresolved for r in reports) > 0
+    report = next(r for r in reports if r.unresolved)
+    assert "round-off" in repr(report)
+
+
+def test_sparse_and_directional_checks_also_step_over_kinks_in_float32():
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        net = mlp([6, 16, 16, 3], activation="relu", rng=seed, dtype=np.float32)
+        x, y = rng.standard_normal((32, 6)).astype(np.float32), rng.integers(0, 3, 32)
+        loss = SoftmaxCrossEntropyLoss()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            assert gc.sparse_check(net, loss, x, y, k=60, rng=seed).passed
+            assert gc.directional_check(net, loss, x, y, rng=seed, per_parameter=True).passed
+            net.layers[2] = FactorTwo(16, 16, rng=seed, dtype=np.float32)
+            assert "2.W" in gc.sparse_check(net, loss, x, y, k=60, rng=seed).failed
+            assert gc.directional_check(net, loss, x, y, rng=seed, per_parameter=True).failed == ["2.W"]

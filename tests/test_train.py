@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bplib import data
+from bplib import data, train
 from bplib.losses import BinaryCrossEntropyLoss, MSELoss, SoftmaxCrossEntropyLoss
 from bplib.network import mlp
 from bplib.optim import SGD, Adam
@@ -45,7 +45,8 @@ def test_fit_stops_with_a_clear_message_when_the_loss_explodes():
         warnings.simplefilter("error", RuntimeWarning)  # only our message, not numpy's overflow noise
         warnings.simplefilter("always", TrainingDivergedWarning)
         with pytest.warns(TrainingDivergedWarning, match=r"Training stopped at epoch \d+, step \d+: the "
-                                                         r"loss became .*learning_rate \(now 50\)"):
+                                                         r"loss (became|reached) .*learning_rate \(now 50; "
+                                                         r"try 5\)"):
             history = fit(net, MSELoss(), SGD(net, learning_rate=50.0), X, y, epochs=500, progress=False)
     assert history.diverged and "exploding gradients" in history.message
     assert len(history.loss) < 500  # it stopped instead of running on
@@ -95,3 +96,86 @@ def test_no_warnings_in_normal_training():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 0.1), X, y, epochs=5, progress=False)
+
+
+# --- diagnoses: bad data, divergence ------------------------------------------------------------
+
+def _moons_with(value, row, column=1, n=100):
+    X, y = data.moons(n=n, noise=0.1, rng=0)
+    X[row, column] = value
+    return X, y
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_nan_or_inf_in_X_names_the_row_of_X_and_does_not_blame_the_learning_rate(value):
+    X, y = _moons_with(value, row=37)
+    net = mlp([2, 16, 2], rng=0)
+    before = [p.copy() for _, p, _ in net.parameters()]
+    with pytest.raises(ValueError) as error:
+        fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 0.1), X, y, epochs=3, batch_size=16, rng=0,
+            progress=False)
+    message = str(error.value)
+    assert f"X[37, 1] = {value}" in message and "row 37" in message
+    assert "learning_rate" not in message and "learning rate" not in message
+    for old, (_, new, _) in zip(before, net.parameters()):  # nothing was trained
+        np.testing.assert_array_equal(old, new)
+
+
+def test_every_bad_row_is_counted_and_targets_and_validation_data_are_checked_too():
+    X, y = _moons_with(np.nan, row=5)
+    X[80, 0] = np.inf
+    net = mlp([2, 8, 2], rng=0)
+    with pytest.raises(ValueError, match=r"2 rows of X .*rows 5, 80"):
+        fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 0.1), X, y, progress=False)
+    Xr, yr = data.regression_1d(n=30, rng=0)
+    yr[12, 0] = np.nan
+    with pytest.raises(ValueError, match=r"y\[12, 0\] = nan"):
+        fit(mlp([1, 4, 1], rng=0), MSELoss(), SGD(net, 0.1), Xr, yr, progress=False)
+    X, y = data.moons(n=40, rng=0)
+    X_val = X.copy()
+    X_val[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"validation X\[3, 0\] = nan"):
+        fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 0.1), X, y, validation=(X_val, y), progress=False)
+
+
+def test_a_far_too_high_learning_rate_stops_training_with_a_message():
+    """Before: the loss grew ~1e20-fold without overflowing and training ended at chance."""
+    X, y = data.moons(n=200, rng=0)
+    net = mlp([2, 32, 32, 2], rng=0)
+    with pytest.warns(TrainingDivergedWarning) as caught:
+        history = fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 10.0), X, y, epochs=50, batch_size=32,
+                      rng=0, progress=False)
+    assert history.diverged and len(caught) == 1
+    message = str(caught[0].message)
+    assert message == history.message
+    assert "more than 1000 times its starting level" in message
+    assert "learning_rate (now 10; try 1)" in message
+    start = history.step_loss[0]
+    assert max(history.step_loss) <= train.DIVERGENCE_FACTOR * max(start, np.log(2))  # stopped at the bound
+    assert len(history.step_loss) < 10
+
+
+def test_divergence_bound_is_relative_to_the_start_or_to_predicting_zero():
+    """A model that already fits (a tiny starting loss) may wobble far above its start without
+    diverging: the bound is 1000 x the larger of the first loss and the loss of predicting 0."""
+    X, y = data.moons(n=100, noise=0.05, rng=0)
+    net = mlp([2, 16, 16, 2], activation="tanh", rng=0)
+    fit(net, SoftmaxCrossEntropyLoss(), Adam(net, 0.02), X, y, epochs=200, batch_size=32, rng=0,
+        progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingDivergedWarning)
+        again = fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 1.0), X, y, epochs=20, batch_size=8,
+                    rng=1, progress=False)
+    assert not again.diverged
+    assert max(again.step_loss) > 10 * again.step_loss[0]  # it did wobble
+
+
+def test_a_loss_that_is_nan_before_any_update_does_not_blame_the_learning_rate():
+    X, y = data.moons(n=40, rng=0)
+    net = mlp([2, 8, 2], rng=0)
+    net.layers[0].params["W"][0, 0] = np.inf  # a broken model, not a too large step
+    with pytest.warns(TrainingDivergedWarning) as caught:
+        history = fit(net, SoftmaxCrossEntropyLoss(), SGD(net, 0.1), X, y, progress=False)
+    message = str(caught[0].message)
+    assert history.diverged and "before any update" in message
+    assert "learning_rate" not in message and "learning rate" not in message

@@ -1,6 +1,6 @@
 """The depth explorer (lesson 07): its numbers, its fall-back to the references, and its redraws."""
 
-import base64
+import io
 import time
 
 import matplotlib
@@ -118,6 +118,49 @@ def test_the_default_setting_is_quick():
     assert (time.perf_counter() - start) / 5 < 0.25  # the budget is 50 ms; loose for busy CI machines
 
 
+# --- the picture, redrawn in place -------------------------------------------------------------
+
+def _pixels(png):
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_the_picture_redrawn_in_place_is_exactly_a_fresh_drawing():
+    picture = depth.Picture()
+    for settings in [dict(depth=20), dict(depth=21), dict(depth=5), dict(depth=1),
+                     dict(depth=20, activation="relu", init="large", clip_norm=0.1),
+                     dict(depth=60, activation="tanh", init="xavier"), dict(depth=33, clip_norm=1e3)]:
+        stats = depth_statistics(**settings)
+        fresh = depth.draw(stats)
+        fresh.canvas.draw()
+        np.testing.assert_array_equal(_pixels(picture.update(stats)),
+                                      np.asarray(fresh.canvas.buffer_rgba())[..., :3], err_msg=str(settings))
+
+
+def test_only_panels_whose_axes_change_are_drawn_again(monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn = []
+    original = Axes.draw
+    monkeypatch.setattr(Axes, "draw", lambda ax, renderer: drawn.append(ax) or original(ax, renderer))
+    picture = depth.Picture()
+    grad, spread, flat = picture.live.axes
+    picture.update(depth_statistics(depth=20, activation="tanh", init="xavier"))
+    assert drawn == [grad, spread, flat]
+    drawn.clear()
+    for layers in (12, 15, 18):  # healthy: every limit stays at 1e-3 .. 1e3, the axis at 20 layers
+        picture.update(depth_statistics(depth=layers, activation="tanh", init="xavier"))
+    assert drawn == []
+    picture.update(depth_statistics(depth=18, activation="relu", init="he"))
+    assert drawn == []  # only curves and titles changed ("inactive" units, not "saturated")
+    picture.update(depth_statistics(depth=25, activation="relu", init="he"))
+    assert drawn == [grad, spread, flat]  # the layer axis now ends at 30
+    drawn.clear()
+    picture.update(depth_statistics(depth=18, activation="tanh", init="xavier"))
+    assert drawn == []  # axes it has drawn before are kept
+
+
 # --- the widget -----------------------------------------------------------------------------------------
 
 def _controls(explorer):
@@ -142,6 +185,11 @@ def _find(explorer, kind, css_class=None):
 
 def _note(explorer):
     return _find(explorer, "HTML", "bplib-explorer-note")[0].value
+
+
+def _picture(explorer):
+    (image,) = _find(explorer, "Image")
+    return image
 
 
 def _not_implemented(*args):
@@ -171,7 +219,7 @@ def test_explorer_with_unimplemented_stubs_shows_the_reference_and_a_note(monkey
     note = _note(explorer)
     for name in ("xavier_init", "he_init", "clip_grad_norm", "layer_gradient_norms"):
         assert f"Your {name} is not implemented yet" in note
-    assert len(_find(explorer, "Output")[0].outputs) == 1
+    assert bytes(_picture(explorer).value).startswith(b"\x89PNG")
 
 
 def test_explorer_uses_working_learner_functions(monkeypatch):
@@ -200,28 +248,34 @@ def test_learner_function_with_a_wrong_shape_or_a_later_error_falls_back(monkeyp
     note = _note(explorer)
     assert "Your xavier_init returned shape (4, 6)" in note
     assert "Your he_init raised ValueError: too wide" in note
-    assert _find(explorer, "Output")[0].outputs  # the reference was drawn
+    assert bytes(_picture(explorer).value).startswith(b"\x89PNG")  # the reference was drawn
 
 
-def test_each_change_redraws_once_into_the_same_output(monkeypatch):
+def test_each_change_redraws_once_in_place(monkeypatch):
     _headful(monkeypatch)
-    calls = []
+    calls, pictures = [], []
     original = depth.depth_statistics
     monkeypatch.setattr(depth, "depth_statistics", lambda *a, **k: calls.append(k) or original(*a, **k))
+
+    class Recorded(depth.Picture):
+        def update(self, stats):
+            pictures.append(self)
+            return super().update(stats)
+    monkeypatch.setattr(depth, "Picture", Recorded)
     explorer = depth.depth_explorer()
-    out = _find(explorer, "Output")[0]
+    image = _picture(explorer)
     controls = _controls(explorer)
-    assert len(calls) == 1 and len(out.outputs) == 1
-    pictures = [out.outputs[0]["data"]["image/png"]]
+    assert len(calls) == 1
+    shown = [bytes(image.value)]
     for name, value in [("depth", 30), ("width", 64), ("activation", "relu"), ("init", "he"),
                         ("clip gradients", True), ("clip norm", 0.1)]:
         controls[name].value = value
-        assert len(out.outputs) == 1 and _find(explorer, "Output")[0] is out
-        pictures.append(out.outputs[0]["data"]["image/png"])
-    assert len(calls) == 7
+        assert _picture(explorer) is image
+        shown.append(bytes(image.value))
+    assert len(calls) == 7 and len(pictures) == 7 and len(set(map(id, pictures))) == 1  # one figure
     assert calls[-1]["depth"] == 30 and calls[-1]["clip_norm"] == pytest.approx(0.1)
-    assert len(set(pictures)) == 7  # every change drew a different picture
-    assert base64.b64decode(pictures[-1]).startswith(b"\x89PNG")
+    assert len(set(shown)) == 7  # every change drew a different picture
+    assert shown[-1].startswith(b"\x89PNG")
     assert "Exploding" not in _find(explorer, "HTML", "bplib-explorer-status")[0].value
 
 
@@ -241,11 +295,12 @@ def test_a_setting_that_overflows_is_reported_not_raised(monkeypatch):
         return rng.normal(0.0, 1e200, (fan_in, fan_out))
 
     explorer = depth.depth_explorer(he_init=huge, activation="relu")
+    drawn = bytes(_picture(explorer).value)
     _controls(explorer)["init"].value = "he"
     assert "cannot be computed" in _find(explorer, "HTML", "bplib-explorer-status")[0].value
-    assert _find(explorer, "Output")[0].outputs == ()
+    assert _picture(explorer).layout.display == "none"  # not the picture of the previous setting
     _controls(explorer)["init"].value = "xavier"  # and the next setting draws again
-    assert len(_find(explorer, "Output")[0].outputs) == 1
+    assert _picture(explorer).layout.display is None and bytes(_picture(explorer).value) != drawn
 
 
 def test_a_learner_function_that_breaks_on_deeper_networks_falls_back(monkeypatch):
@@ -256,4 +311,4 @@ def test_a_learner_function_that_breaks_on_deeper_networks_falls_back(monkeypatc
 
     explorer = depth.depth_explorer(layer_gradient_norms=first_two_only)
     assert "Your layer_gradient_norms raised ValueError: returned 2 norms" in _note(explorer)
-    assert len(_find(explorer, "Output")[0].outputs) == 1
+    assert bytes(_picture(explorer).value).startswith(b"\x89PNG")

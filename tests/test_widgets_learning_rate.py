@@ -1,5 +1,6 @@
 """The learning-rate explorer: its numbers (pure computation) and its widget (headless)."""
 
+import io
 import time
 
 import matplotlib
@@ -128,21 +129,74 @@ def test_every_picture_draws(problem, rate):
     fig.canvas.draw()
 
 
+# --- the picture, redrawn in place -------------------------------------------------------------
+
+def _pixels(png):
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _fresh_pixels(run):
+    """The same run drawn the ordinary way: a new figure, every artist rendered."""
+    fig = lr.draw(run)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3]
+
+
+@pytest.mark.parametrize("problem", lr.PROBLEMS)
+def test_the_picture_redrawn_in_place_is_exactly_a_fresh_drawing(problem):
+    """Only what a run changes is drawn again; the result must not differ by a single pixel from
+    drawing the whole figure anew (no stale curve, no missing label, nothing cut off)."""
+    picture = lr.Picture(problem)
+    for steps, rate in [(50, 0.09), (50, 0.3), (50, 3.0), (300, 3.0), (300, 0.05), (1, 0.01)]:
+        run = lr.gradient_descent(problem, rate, steps)
+        np.testing.assert_array_equal(_pixels(picture.update(run)), _fresh_pixels(run),
+                                      err_msg=f"{problem}, {steps} steps, rate {rate}")
+
+
+def test_only_a_panel_whose_axes_change_is_drawn_again_and_only_once(monkeypatch):
+    """Rendering a panel's ticks and labels is most of a redraw's cost: a learning-rate change
+    draws no panel again, the steps slider only the loss panel and only when its axis must grow
+    (it ends at 10, 20, 50, 100, 200 or 300 steps), and a panel is drawn once per axis it shows."""
+    from matplotlib.axes import Axes
+
+    drawn = []
+    original = Axes.draw
+    monkeypatch.setattr(Axes, "draw", lambda ax, renderer: drawn.append(ax) or original(ax, renderer))
+    picture = lr.Picture("valley")
+    picture.update(lr.gradient_descent("valley", 0.09, 60))
+    assert len(drawn) == 3  # the first picture: every panel
+    path, losses, theory = picture.live.axes
+    figure, artists = picture.live.figure, [len(ax.get_children()) for ax in picture.live.axes]
+    drawn.clear()
+    for rate, steps in [(0.05, 60), (0.2, 60), (5.0, 60), (5.0, 80), (0.05, 100)]:
+        picture.update(lr.gradient_descent("valley", rate, steps))
+    assert drawn == []
+    picture.update(lr.gradient_descent("valley", 0.05, 150))
+    assert drawn == [losses]  # the step axis now ends at 200
+    drawn.clear()
+    picture.update(lr.gradient_descent("valley", 0.09, 70))  # back to the axis it has drawn
+    assert drawn == []
+    assert picture.live.figure is figure
+    assert [len(ax.get_children()) for ax in picture.live.axes] == artists  # nothing piles up
+
+
 # --- the widget -----------------------------------------------------------------------------------
 
 def _controls(box):
-    """{description: widget} of every control in the explorer, and its Output widgets."""
+    """{description: widget} of every control in the explorer, and its Image widgets."""
     import ipywidgets as widgets
 
-    found, outputs, stack = {}, [], [box]
+    found, images, stack = {}, [], [box]
     while stack:
         widget = stack.pop()
         stack.extend(getattr(widget, "children", ()))
-        if isinstance(widget, widgets.Output):
-            outputs.append(widget)
+        if isinstance(widget, widgets.Image):
+            images.append(widget)
         elif getattr(widget, "description", ""):
             found[widget.description] = widget
-    return found, outputs
+    return found, images
 
 
 def _note(box):
@@ -151,13 +205,14 @@ def _note(box):
 
 @pytest.fixture
 def shows(monkeypatch):
-    """Record every redraw (the Output it went to) instead of displaying it."""
+    """Record every picture the explorer makes: (the Picture drawing it, the run shown)."""
     calls = []
 
-    def record(out, fig):
-        calls.append(out)
-        plt.close(fig)
-    monkeypatch.setattr(lr, "_show", record)
+    class Recorded(lr.Picture):
+        def update(self, run):
+            calls.append((self, run))
+            return super().update(run)
+    monkeypatch.setattr(lr, "Picture", Recorded)
     return calls
 
 
@@ -166,35 +221,40 @@ def test_the_explorer_has_the_controls_the_browser_tests_look_for(shows):
 
     box = lr.learning_rate_explorer()
     assert isinstance(box, widgets.VBox)
-    controls, outputs = _controls(box)
+    controls, images = _controls(box)
     assert isinstance(controls["learning rate"], widgets.FloatLogSlider)
     assert isinstance(controls["steps"], widgets.IntSlider)
     assert isinstance(controls["problem"], widgets.Dropdown)
     assert set(controls["problem"].options) == {"quadratic", "valley", "network"}
     assert not controls["learning rate"].continuous_update and not controls["steps"].continuous_update
-    assert len(outputs) == 1 and shows == outputs  # drawn once, into the one Output
+    assert len(images) == 1 and len(shows) == 1  # drawn once, into the one picture
+    assert images[0].format == "png" and bytes(images[0].value).startswith(b"\x89PNG")
     assert "reference" in _note(box)
 
 
-def test_each_change_redraws_exactly_once_into_the_same_output(shows):
+def test_each_change_redraws_once_in_place_keeping_one_figure_per_problem(shows):
     box = lr.learning_rate_explorer(problem="quadratic", learning_rate=0.1, steps=20)
-    controls, (out,) = _controls(box)
+    controls, (image,) = _controls(box)
+    first = bytes(image.value)
     controls["learning rate"].value = 0.6
-    assert len(shows) == 2
     controls["steps"].value = 35
-    assert len(shows) == 3
+    assert [(run.learning_rate, run.steps) for _, run in shows] == [(0.1, 20), (0.6, 20), (0.6, 35)]
+    assert len({id(picture) for picture, _ in shows}) == 1  # the same figure, redrawn
+    assert bytes(image.value) != first
     controls["problem"].value = "network"
-    assert len(shows) == 4 and all(o is out for o in shows)
+    controls["problem"].value = "quadratic"  # back to the figure it had
+    assert len(shows) == 5 and shows[4][0] is shows[0][0] and shows[3][0] is not shows[0][0]
+    assert _controls(box)[1] == [image]  # still the one Image widget
     status = next(w for w in box.children if "bplib-explorer-status" in w._dom_classes)
     assert "Converges" in status.value or "Diverges" in status.value
 
 
 def test_redrawing_leaves_no_figures_open():
-    box = lr.learning_rate_explorer(steps=10)  # the real _show: display outside a kernel prints
+    box = lr.learning_rate_explorer(steps=10)
     controls, _ = _controls(box)
     for value in (0.01, 0.2, 3.0):
         controls["learning rate"].value = value
-    assert plt.get_fignums() == []
+    assert plt.get_fignums() == []  # its figures are not pyplot's
 
 
 def test_the_learners_function_is_used_when_it_works(shows):

@@ -4,7 +4,7 @@ the gradients of a deep network.
 * :func:`depth_statistics` computes the numbers for one setting (NumPy and bplib only): build an MLP
   of ``depth`` Linear layers, run one batch of random data forward and backward (cross-entropy with
   random labels), and measure each layer's gradient norm and activation statistics.
-* :func:`depth_explorer` puts sliders and menus on top and redraws one figure into one ``Output``.
+* :func:`depth_explorer` puts sliders and menus on top of one figure, redrawn in place (:class:`Picture`).
 
 The explorer takes the learner's lesson-07 functions (``xavier_init``, ``he_init``,
 ``clip_grad_norm``, ``layer_gradient_norms``) and uses the course's reference for each one that is not
@@ -23,7 +23,8 @@ from bplib.network import mlp
 from bplib.probes.vanishing_exploding import network_after_backward
 from bplib.widgets import common
 
-__all__ = ["depth_explorer", "depth_statistics", "DepthStatistics", "diagnosis", "INITIALISERS"]
+__all__ = ["depth_explorer", "depth_statistics", "DepthStatistics", "diagnosis", "INITIALISERS",
+           "Picture", "draw"]
 
 ACTIVATION_OPTIONS = [("sigmoid", "sigmoid"), ("tanh", "tanh"), ("ReLU", "relu")]
 INIT_OPTIONS = [("small normal (std 0.01)", "small"), ("large normal (std 1)", "large"),
@@ -287,7 +288,8 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
     note_box.add_class("bplib-explorer-note")
     status = widgets.HTML()
     status.add_class("bplib-explorer-status")
-    out = widgets.Output()
+    image = common.picture_widget()
+    picture = Picture()
 
     def show_notes():
         lines = [f"Using your own {', '.join(yours)}." if yours
@@ -309,12 +311,12 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
             except (ArithmeticError, ValueError) as error:  # e.g. activations overflowing to inf
                 show_notes()
                 status.value = f"This setting cannot be computed: {error}"
-                out.outputs = ()
+                image.layout.display = "none"  # no picture of the previous setting
                 return
         show_notes()
         status.value = diagnosis(stats)
-        common.show_figure(out, draw(stats), f"depth explorer: {stats.depth} layers, {stats.activation}, "
-                                      f"{stats.init} init")
+        image.value = picture.update(stats)
+        image.layout.display = None
 
     show_notes()
     for control in controls.values():
@@ -325,65 +327,110 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
         widgets.HBox([controls["depth"], controls["width"]]),
         widgets.HBox([controls["activation"], controls["init"]]),
         widgets.HBox([controls["clip"], controls["clip_norm"]]),
-        status, out])
+        status, image])
     explorer.add_class("bplib-depth-explorer")
     return explorer
 
 
+X_EXTENTS = (10, 20, 30, 40, 50, 60)  # the layer axis ends at the first of these >= depth
+
+
+class Picture:
+    """The explorer's figure, kept for the explorer's life and redrawn in place: gradient norm per
+    layer (log axis), activation spread per hidden layer (log axis) and the fraction of flat
+    (saturated or inactive) units.
+
+    The curves and titles change with every setting; a panel's frame and ticks are drawn again
+    only for axis limits it has not shown recently (:class:`bplib.widgets.common.LiveFigure`). The
+    layer axis ends at 10, 20, ... 60 layers and the log axes at powers of 10 in steps of 6
+    decades, so most changes keep the limits. The layout is fixed rather than computed
+    (``tight_layout`` would triple the time of a redraw).
+    """
+
+    def __init__(self):
+        from matplotlib.ticker import MaxNLocator
+
+        self.live = common.LiveFigure((12, 3.4), 3, dpi=80, left=0.06, right=0.99, bottom=0.16,
+                                      top=0.8, wspace=0.3)
+        ax_grad, ax_std, ax_flat = self.live.axes
+        dynamic = self.live.dynamic
+        self.grad_line = dynamic(ax_grad.plot([], [], marker="o", ms=3, label="before clipping")[0])
+        self.clipped_line = dynamic(ax_grad.plot([], [], marker="o", ms=3, ls="--",
+                                                 label="after clipping")[0])
+        self.legend = dynamic(ax_grad.legend(handles=[self.grad_line, self.clipped_line], fontsize=8))
+        self.std_line = dynamic(ax_std.plot([], [], marker="o", ms=3, color="tab:green")[0])
+        self.flat_line = dynamic(ax_flat.plot([], [], marker="o", ms=3, color="tab:red")[0])
+        self.no_hidden = [dynamic(ax.text(0.5, 0.5, "no hidden layers", ha="center", va="center",
+                                          transform=ax.transAxes)) for ax in (ax_std, ax_flat)]
+        self.title = dynamic(self.live.figure.suptitle("", fontsize=11))
+        ax_grad.set(xlabel="layer (1 = input side)", ylabel="‖dW‖", title="gradient norm per layer")
+        ax_std.set(xlabel="hidden layer", ylabel="std of activations", title="activation spread")
+        ax_flat.set(xlabel="hidden layer", ylabel="% of units", ylim=(-3, 103))
+        self.flat_title = dynamic(ax_flat.set_title(" "))
+        for ax in (ax_grad, ax_std):
+            _log_axis(ax)
+            ax.axhline(1.0, color="gray", lw=0.6)
+        for ax in self.live.axes:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+
+    def update(self, stats):
+        """Show ``stats`` (a :class:`DepthStatistics`); return the figure as PNG bytes."""
+        return self.live.render(self.show(stats))
+
+    def show(self, stats):
+        """Set every artist for ``stats``; return the panels' keys for :meth:`LiveFigure.render`."""
+        ax_grad, ax_std, ax_flat = self.live.axes
+        extent = next(n for n in X_EXTENTS if n >= stats.depth)
+        layers, hidden = np.arange(1, stats.depth + 1), np.arange(1, stats.depth)
+        clipping = stats.clipped_norms is not None
+        self.grad_line.set_data(layers, stats.gradient_norms)
+        self.clipped_line.set_data(layers if clipping else [], stats.clipped_norms if clipping else [])
+        self.legend.set_visible(clipping)
+        self.std_line.set_data(hidden, stats.activation_std)
+        self.flat_line.set_data(hidden, 100 * stats.flat_fraction)
+        for text in self.no_hidden:
+            text.set_visible(stats.depth == 1)
+        grad_limits = _log_limits(np.concatenate([stats.gradient_norms, stats.clipped_norms])
+                                  if clipping else stats.gradient_norms)
+        std_limits = _log_limits(stats.activation_std)
+        ax_grad.set_ylim(grad_limits)
+        ax_std.set_ylim(std_limits)
+        what = "inactive (output 0)" if stats.activation == "relu" else "saturated (slope < 5% of max)"
+        self.flat_title.set_text(f"% {what}")
+        for ax in self.live.axes:
+            ax.set_xlim(0.5, extent + 0.5)
+        how_deep = f"{stats.depth} layer{'s' if stats.depth > 1 else ''}"
+        clip = f", clip norm {stats.clip_norm:.3g}" if clipping else ""
+        init_label = dict((value, label) for label, value in INIT_OPTIONS)[stats.init]
+        self.title.set_text(f"{how_deep} of width {stats.width}, {stats.activation}, {init_label}{clip}")
+        return (extent, grad_limits), (extent, std_limits), extent
+
+
 def draw(stats):
-    """A matplotlib figure of ``stats``: gradient norm per layer (log axis), activation spread per
-    hidden layer (log axis) and the fraction of flat (saturated or inactive) units.
-
-    The figure is not registered with pyplot (nothing to close), and its layout is fixed rather
-    than computed (``tight_layout`` would triple the time of a redraw)."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(12, 3.4))
-    ax_grad, ax_std, ax_flat = fig.subplots(1, 3)
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.8, wspace=0.3)
-    layers = np.arange(1, stats.depth + 1)
-    ax_grad.plot(layers, stats.gradient_norms, marker="o", ms=3, label="before clipping"
-                 if stats.clipped_norms is not None else None)
-    if stats.clipped_norms is not None:
-        ax_grad.plot(layers, stats.clipped_norms, marker="o", ms=3, ls="--", label="after clipping")
-        ax_grad.legend(fontsize=8)
-    _log_axis(ax_grad, stats.gradient_norms if stats.clipped_norms is None
-              else np.concatenate([stats.gradient_norms, stats.clipped_norms]))
-    ax_grad.set(xlabel="layer (1 = input side)", ylabel="‖dW‖", title="gradient norm per layer")
-    hidden = np.arange(1, stats.depth)
-    if stats.depth > 1:
-        ax_std.plot(hidden, stats.activation_std, marker="o", ms=3, color="tab:green")
-        _log_axis(ax_std, stats.activation_std)
-        ax_flat.plot(hidden, 100 * stats.flat_fraction, marker="o", ms=3, color="tab:red")
-    else:
-        for ax in (ax_std, ax_flat):
-            ax.text(0.5, 0.5, "no hidden layers", ha="center", va="center", transform=ax.transAxes)
-    ax_std.set(xlabel="hidden layer", ylabel="std of activations", title="activation spread")
-    what = "inactive (output 0)" if stats.activation == "relu" else "saturated (slope < 5% of max)"
-    ax_flat.set(xlabel="hidden layer", ylabel="% of units", ylim=(-3, 103), title=f"% {what}")
-    for ax in (ax_grad, ax_std, ax_flat):
-        ax.set_xlim(0.5, max(stats.depth, 2) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    how_deep = f"{stats.depth} layer{'s' if stats.depth > 1 else ''}"
-    clip = f", clip norm {stats.clip_norm:.3g}" if stats.clip_norm is not None else ""
-    init_label = dict((value, label) for label, value in INIT_OPTIONS)[stats.init]
-    fig.suptitle(f"{how_deep} of width {stats.width}, {stats.activation}, {init_label}{clip}", fontsize=11)
-    return fig
+    """A matplotlib figure of ``stats`` (a one-off picture of what the explorer shows)."""
+    picture = Picture()
+    picture.show(stats)
+    return picture.live.full_figure()
 
 
-def _log_axis(ax, values):
-    """Log scale showing at least 1e-3 .. 1e3, so a flat healthy line never looks dramatic."""
+def _log_limits(values):
+    """Log-axis limits showing at least 1e-3 .. 1e3 (so a flat healthy line never looks dramatic),
+    widened in steps of 6 decades to include every finite positive value with a decade to spare."""
     values = np.asarray(values, dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
-    low = min(positive.min() / 10, 1e-3) if positive.size else 1e-3
-    high = max(positive.max() * 10, 1e3) if positive.size else 1e3
+    low = math.floor(math.log10(positive.min() / 10)) if positive.size else -3
+    high = math.ceil(math.log10(positive.max() * 10)) if positive.size else 3
+    low = -3 - 6 * max(0, math.ceil((-3 - low) / 6))
+    high = 3 + 6 * max(0, math.ceil((high - 3) / 6))
+    return 10.0 ** low, 10.0 ** high
+
+
+def _log_axis(ax):
+    """A log y-axis with about 7 plain "1e-6"-style labels and no minor ticks."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     ax.set_yscale("log")
-    ax.set_ylim(low, high)
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"1e{round(math.log10(value)):d}"))
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.axhline(1.0, color="gray", lw=0.6)

@@ -10,9 +10,10 @@ Three problems, each with a known or estimated *critical* learning rate:
   curvature changes as the network trains.
 
 :func:`gradient_descent` computes one run (pure NumPy, no widgets, no plotting); the explorer only
-draws it. On a quadratic each step multiplies the component of w along an eigenvector of A by
-(1 - eta lambda_i), so the run converges for 0 < eta < 2/lambda_max, zig-zags when some
-(1 - eta lambda_i) < 0, and diverges for eta > 2/lambda_max.
+draws it, into a :class:`Picture` it keeps and redraws in place. On a quadratic each step
+multiplies the component of w along an eigenvector of A by (1 - eta lambda_i), so the run
+converges for 0 < eta < 2/lambda_max, zig-zags when some (1 - eta lambda_i) < 0, and diverges for
+eta > 2/lambda_max.
 """
 
 import functools
@@ -22,7 +23,7 @@ import numpy as np
 
 from bplib.widgets import common
 
-__all__ = ["PROBLEMS", "Run", "gradient_descent", "learning_rate_explorer"]
+__all__ = ["PROBLEMS", "Run", "gradient_descent", "Picture", "draw", "learning_rate_explorer"]
 
 PROBLEMS = ("quadratic", "valley", "network")
 BLOWUP = 1e6            # a run whose loss exceeds BLOWUP x its starting loss is stopped: it diverged
@@ -261,100 +262,157 @@ def _check_problem(problem):
 
 # --- drawing and the widget -----------------------------------------------------------------------
 
+COLOURS = {"converges": "tab:green", "oscillates": "tab:orange", "diverges": "tab:red"}
+# The loss panel's y-range, as multiples of the problem's starting loss: fixed, so that runs at
+# different learning rates can be compared (and the panel need not be laid out again). Runs stop
+# at BLOWUP x the start (a diverging curve leaves the top); in 300 steps the quadratics get down
+# to ~1e-27 x the start (lower values are drawn at the bottom edge), the network to ~1e-2 x.
+LOSS_RANGE = {"quadratic": (1e-20, 1e8), "valley": (1e-20, 1e8), "network": (1e-3, 1e2)}
+THEORY_LIMIT = 1e10  # the theory panel shows loss ratios from 1e-10 to 1e10
+STEP_EXTENTS = (10, 20, 50, 100, 200, 300)  # the loss panel's step axis ends at the first >= steps
+
+
+class Picture:
+    """The explorer's figure for one problem, kept for the explorer's life and redrawn in place.
+
+    Panels: the path on the loss surface (or the network's fit), the loss per step (log axis) and,
+    for the quadratics, the loss after ``steps`` steps for every learning rate. What a run changes
+    (the path, the loss curve, the theory curve, the marked rate, the titles) is dynamic; only the
+    step axis, which ends at 10, 20, 50, 100, 200 or 300, is part of a panel's static frame
+    (:class:`bplib.widgets.common.LiveFigure`).
+    """
+
+    def __init__(self, problem):
+        _check_problem(problem)
+        self.problem = problem
+        panels = 2 if problem == "network" else 3
+        self.live = common.LiveFigure((4.2 * panels, 3.6), panels, dpi=80,
+                                      left=0.8 / (4.2 * panels), right=0.98, bottom=0.15, top=0.83,
+                                      wspace=0.35)
+        axes = self.live.axes
+        {"quadratic": self._path_1d, "valley": self._path_2d, "network": self._fit}[problem](axes[0])
+        self._losses(axes[1])
+        if panels == 3:
+            self._theory(axes[2])
+        self.title = self.live.dynamic(self.live.figure.suptitle(""))
+
+    def update(self, run):
+        """Show ``run`` (a :class:`Run` of this problem); return the figure as PNG bytes."""
+        return self.live.render(self.show(run))
+
+    def show(self, run):
+        """Set every artist for ``run``; return the panels' keys for :meth:`LiveFigure.render`."""
+        if run.problem != self.problem:
+            raise ValueError(f"this picture shows the {self.problem} problem, not {run.problem}")
+        colour = COLOURS[run.verdict]
+        self._show_path(run, colour)
+        start = run.losses[0]
+        low, high = LOSS_RANGE[self.problem]
+        self.loss_line.set_data(np.arange(len(run.losses)), np.maximum(run.losses, low * start / 10))
+        self.loss_line.set_color(colour)
+        extent = next(n for n in STEP_EXTENTS if n >= run.steps)
+        self.loss_axes.set_xlim(0, extent)
+        self.loss_axes.set_ylim(low * start, high * start)
+        self.loss_title.set_text(f"loss, η = {run.learning_rate:.3g}")
+        if self.problem != "network":
+            self.theory_curve.set_data(run.theory_rates, np.clip(run.theory_ratio, THEORY_LIMIT ** -2,
+                                                                 THEORY_LIMIT ** 2))
+            self.theory_title.set_text(f"loss after {run.steps} steps, every η")
+            self.rate_line.set_xdata([run.learning_rate, run.learning_rate])
+            self.rate_text.set_x(run.learning_rate / 1.2)
+        self.title.set_text(f"{run.problem}: {run.verdict}")
+        self.title.set_color(colour)
+        return (self.problem, (self.problem, extent), self.problem)
+
+    # --- the panels ------------------------------------------------------------------------------
+
+    def _path_1d(self, ax):
+        quadratic = _quadratic("quadratic")
+        self.limit = limit = 2.2 * abs(quadratic.start[0])
+        w = np.linspace(-limit, limit, 200)
+        ax.plot(w, 0.5 * quadratic.A[0, 0] * w ** 2, color="0.6")
+        self.path_line = self.live.dynamic(ax.plot([], [], "-o", ms=3, lw=0.8)[0])
+        start = self.live.dynamic(ax.plot(quadratic.start, 0.5 * quadratic.A[0, 0] * quadratic.start ** 2,
+                                          "ko", ms=5, label="start")[0])
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-0.3, 0.5 * quadratic.A[0, 0] * limit ** 2)
+        ax.set(xlabel="w", ylabel="loss", title="L(w) = 2 w\u00b2 and the iterates")
+        ax.legend(handles=[start], loc="upper center")  # static: the path may cross it
+
+    def _path_2d(self, ax):
+        quadratic = _quadratic("valley")
+        u, v = np.meshgrid(np.linspace(-3.5, 3.5, 120), np.linspace(-2.5, 2.5, 90))
+        grid = np.stack([u, v], axis=-1)
+        values = 0.5 * np.einsum("...i,ij,...j->...", grid, quadratic.A, grid)
+        ax.contour(u, v, values, levels=np.geomspace(0.01, 60, 14), colors="0.7", linewidths=0.7)
+        self.path_line = self.live.dynamic(ax.plot([], [], "-o", ms=2.5, lw=0.8)[0])
+        start = self.live.dynamic(ax.plot(*quadratic.start, "ko", ms=5, label="start")[0])
+        minimum = self.live.dynamic(ax.plot(0, 0, "k*", ms=9, label="minimum")[0])
+        ax.set_xlim(-3.5, 3.5)
+        ax.set_ylim(-2.5, 2.5)
+        ax.set_aspect("equal")
+        ax.set(xlabel="w1", ylabel="w2", title="the valley (curvatures 1 and 20)")
+        ax.legend(handles=[start, minimum], loc="lower right", fontsize="small")
+
+    def _fit(self, ax):
+        net = _network()
+        data = ax.plot(net.X.ravel(), net.y.ravel(), "ko", ms=4, label="data")[0]
+        self.fit_line = self.live.dynamic(ax.plot([], [], label="network")[0])
+        ax.set_xlim(-1.1, 1.1)
+        ax.set_ylim(-2, 2)
+        ax.set(xlabel="x", title="the 1-8-1 network after the last step")
+        legend = self.live.dynamic(ax.legend(handles=[data, self.fit_line], loc="lower right",
+                                             fontsize="small"))
+        self.fit_key = legend.get_lines()[1]  # the legend's own copy of the line, coloured alike
+
+    def _show_path(self, run, colour):
+        if self.problem == "network":
+            self.fit_line.set_data(run.fit_x, np.clip(run.fit_y, -3, 3))
+            self.fit_line.set_color(colour)
+            self.fit_key.set_color(colour)
+            return
+        if self.problem == "quadratic":
+            shown = run.path[:, 0]
+            shown = shown[np.abs(shown) <= 1.5 * self.limit]
+            self.path_line.set_data(shown, 0.5 * _quadratic("quadratic").A[0, 0] * shown ** 2)
+        else:
+            self.path_line.set_data(run.path[:, 0], run.path[:, 1])
+        self.path_line.set_color(colour)
+
+    def _losses(self, ax):
+        self.loss_axes = ax
+        ax.set_yscale("log")
+        self.loss_line = self.live.dynamic(ax.plot([], [], "-")[0])
+        _plain_log_axes(ax)
+        ax.set(xlabel="step", ylabel="loss (log scale)")
+        self.loss_title = self.live.dynamic(ax.set_title(" "))
+
+    def _theory(self, ax):
+        self.theory_axes = ax
+        critical = critical_rate(self.problem)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axvspan(critical, RATE_RANGE[1], color="tab:red", alpha=0.12, lw=0)
+        ax.axvline(critical, color="tab:red", ls="--")
+        ax.text(critical * 1.2, THEORY_LIMIT / 10, f"diverges:\nη > 2/λmax\n= {critical:.3g}",
+                color="tab:red", fontsize="small", va="top")
+        ax.axhline(1.0, color="0.7", lw=0.8)
+        self.theory_curve = self.live.dynamic(ax.plot([], [], color="0.3")[0])
+        self.rate_line = self.live.dynamic(ax.axvline(1.0, color="tab:blue"))
+        self.rate_text = self.live.dynamic(ax.text(1.0, THEORY_LIMIT / 10, "this η", color="tab:blue",
+                                                   fontsize="small", va="top", ha="right"))
+        ax.set_xlim(*RATE_RANGE)
+        ax.set_ylim(1 / THEORY_LIMIT, THEORY_LIMIT)
+        _plain_log_axes(ax)
+        ax.set(xlabel="learning rate η", ylabel="loss after the steps / start")
+        self.theory_title = self.live.dynamic(ax.set_title(" "))
+
+
 def draw(run):
-    """A matplotlib figure of ``run``: the path (or the network's fit), the loss per step and,
-    for the quadratics, the loss after ``steps`` steps against the learning rate."""
-    import matplotlib.pyplot as plt
-
-    panels = 2 if run.problem == "network" else 3
-    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6))
-    fig.subplots_adjust(left=0.8 / (4.2 * panels), right=0.98, bottom=0.15, top=0.83, wspace=0.35)
-    colour = {"converges": "tab:green", "oscillates": "tab:orange", "diverges": "tab:red"}[run.verdict]
-    if run.problem == "quadratic":
-        _draw_1d(axes[0], run, colour)
-    elif run.problem == "valley":
-        _draw_2d(axes[0], run, colour)
-    else:
-        _draw_fit(axes[0], run, colour)
-    _draw_losses(axes[1], run, colour)
-    if panels == 3:
-        _draw_theory(axes[2], run)
-    fig.suptitle(f"{run.problem}: {run.verdict}", color=colour)
-    return fig
-
-
-def _draw_1d(ax, run, colour):
-    quadratic = _quadratic("quadratic")
-    limit = 2.2 * abs(quadratic.start[0])
-    w = np.linspace(-limit, limit, 200)
-    ax.plot(w, 0.5 * quadratic.A[0, 0] * w ** 2, color="0.6")
-    shown = run.path[:, 0]
-    shown = shown[np.abs(shown) <= 1.5 * limit]
-    ax.plot(shown, 0.5 * quadratic.A[0, 0] * shown ** 2, "-o", color=colour, ms=3, lw=0.8)
-    ax.plot(shown[:1], 0.5 * quadratic.A[0, 0] * shown[:1] ** 2, "ko", ms=5, label="start")
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-0.3, 0.5 * quadratic.A[0, 0] * limit ** 2)
-    ax.set_xlabel("w")
-    ax.set_ylabel("loss")
-    ax.set_title("L(w) = 2 w\u00b2 and the iterates")
-    ax.legend(loc="upper center")
-
-
-def _draw_2d(ax, run, colour):
-    quadratic = _quadratic("valley")
-    u, v = np.meshgrid(np.linspace(-3.5, 3.5, 120), np.linspace(-2.5, 2.5, 90))
-    grid = np.stack([u, v], axis=-1)
-    values = 0.5 * np.einsum("...i,ij,...j->...", grid, quadratic.A, grid)
-    ax.contour(u, v, values, levels=np.geomspace(0.01, 60, 14), colors="0.7", linewidths=0.7)
-    ax.plot(run.path[:, 0], run.path[:, 1], "-o", color=colour, ms=2.5, lw=0.8)
-    ax.plot(*run.path[0], "ko", ms=5, label="start")
-    ax.plot(0, 0, "k*", ms=9, label="minimum")
-    ax.set_xlim(-3.5, 3.5)
-    ax.set_ylim(-2.5, 2.5)
-    ax.set_aspect("equal")
-    ax.set_xlabel("w1")
-    ax.set_ylabel("w2")
-    ax.set_title("the valley (curvatures 1 and 20)")
-    ax.legend(loc="lower right", fontsize="small")
-
-
-def _draw_fit(ax, run, colour):
-    x, y = run.data
-    ax.plot(x, y, "ko", ms=4, label="data")
-    ax.plot(run.fit_x, np.clip(run.fit_y, -3, 3), color=colour, label="network")
-    ax.set_ylim(-2, 2)
-    ax.set_xlabel("x")
-    ax.set_title("the 1-8-1 network after the last step")
-    ax.legend(loc="lower right", fontsize="small")
-
-
-def _draw_losses(ax, run, colour):
-    floor = 1e-30  # an exact 0 (one step to the minimum) cannot be drawn on a log axis
-    ax.semilogy(np.arange(len(run.losses)), np.maximum(run.losses, floor), "-", color=colour)
-    _plain_log_axes(ax)
-    ax.set_xlim(0, run.steps)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (log scale)")
-    ax.set_title(f"loss, η = {run.learning_rate:.3g}")
-
-
-def _draw_theory(ax, run):
-    limit = 1e10
-    ax.loglog(run.theory_rates, np.clip(run.theory_ratio, 1 / limit ** 2, limit ** 2), color="0.3")
-    ax.axvspan(run.critical_rate, RATE_RANGE[1], color="tab:red", alpha=0.12, lw=0)
-    ax.axvline(run.critical_rate, color="tab:red", ls="--")
-    ax.text(run.critical_rate * 1.2, limit / 10, f"diverges:\nη > 2/λmax\n= {run.critical_rate:.3g}",
-            color="tab:red", fontsize="small", va="top")
-    ax.axvline(run.learning_rate, color="tab:blue")
-    ax.text(run.learning_rate / 1.2, limit / 10, "this η", color="tab:blue", fontsize="small",
-            va="top", ha="right")
-    ax.axhline(1.0, color="0.7", lw=0.8)
-    ax.set_xlim(*RATE_RANGE)
-    ax.set_ylim(1 / limit, limit)
-    _plain_log_axes(ax)
-    ax.set_xlabel("learning rate η")
-    ax.set_ylabel(f"loss after {run.steps} steps / start")
-    ax.set_title("every learning rate (exact)")
+    """A matplotlib figure of ``run`` (a one-off picture of what the explorer shows)."""
+    picture = Picture(run.problem)
+    picture.show(run)
+    return picture.live.full_figure()
 
 
 def _plain_log_axes(ax):
@@ -392,18 +450,21 @@ def learning_rate_explorer(sgd_step=None, problem="valley", learning_rate=0.09, 
     note_box.add_class("bplib-explorer-note")
     status = widgets.HTML()
     status.add_class("bplib-explorer-status")
-    out = widgets.Output()
+    image = common.picture_widget()
+    pictures = {}  # problem -> its Picture, made the first time the problem is shown
 
     def redraw(_change=None):
         run = gradient_descent(problem_menu.value, rate_slider.value, steps_slider.value, step)
         status.value = f"<b>{run.message}</b>"
-        _show(out, draw(run))
+        if run.problem not in pictures:
+            pictures[run.problem] = Picture(run.problem)
+        image.value = pictures[run.problem].update(run)
 
     for control in (rate_slider, steps_slider, problem_menu):
         control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([note_box, widgets.HBox([problem_menu, rate_slider, steps_slider]),
-                         status, out])
+                         status, image])
 
 
 def _choose_step(sgd_step):
@@ -431,8 +492,3 @@ def _choose_step(sgd_step):
 
 def _reference_sgd_step():
     return common.reference("update_rule", "reference_sgd_step")
-
-
-def _show(out, fig):
-    """Replace what ``out`` shows with ``fig`` (see :func:`bplib.widgets.common.show_figure`)."""
-    common.show_figure(out, fig, "learning-rate explorer")
