@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "autograd", "graph_drawing", "layers", "normalization", "embedding", "losses", "init", "network",
-    "optim", "gradcheck", "data", "train", "plotting", "widgets", "grading", "checks", "probes", "tensor",
+    "optim", "gradcheck", "finite_differences", "data", "train", "plotting", "widgets", "grading",
+    "checks", "probes", "tensor",
 }
 
 

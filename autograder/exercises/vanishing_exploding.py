@@ -474,8 +474,8 @@ def _config_advice(activation, depth, config, run):
                 f"variance, so the signal shrinks by sqrt(2) per layer (section 5), 2**({depth}/2) in "
                 "all. He's initialisation is made for ReLU.")
     if run.history.diverged:
-        return ("the loss became NaN or infinite: lower the learning rate, or cap the step with "
-                "clip_norm (section 6).")
+        return ("the loss exploded (it grew past 1000 times its start, or became NaN or infinite): "
+                "lower the learning rate, or cap the step with clip_norm (section 6).")
     if rate < 0.005:
         return "the learning rate is tiny: 125 steps of that length barely move the weights."
     return ("try another learning rate (between 0.005 and 0.1), and clipping at about 1 as a safety "
@@ -492,7 +492,8 @@ def compare_config(got, case):
         return None
     losses = run.history.loss
     if run.history.diverged:
-        what = "training diverged: the loss became NaN or infinite (exploding updates)."
+        what = ("training diverged: the loss grew past 1000 times its start or became NaN or "
+                "infinite (exploding updates).")
     else:
         what = (f"after {EPOCHS} epochs the training accuracy is {run.accuracy:.0%} (at least "
                 f"{REQUIRED_ACCURACY:.0%} needed); the loss went from {losses[0]:.3g} to "
