@@ -50,7 +50,10 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
     ``batch_size=None`` uses the whole set (full-batch gradient descent). Batches are reshuffled each
     epoch with ``rng`` (a seed makes it reproducible). ``validation=(X_val, y_val)`` adds
     ``val_loss``/``val_accuracy``. ``progress`` shows a progress bar (a widget in Jupyter, text
-    elsewhere); ``progress=False`` is silent.
+    elsewhere); ``progress=False`` is silent. A model with ``train()``/``eval()`` (Sequential) is
+    put in training mode for the updates and in evaluation mode for the validation pass (dropout
+    off, batch normalisation's running averages used and left unchanged), and is left in
+    evaluation mode at the end, ready for :func:`predict`.
 
     Diagnoses, instead of running on with meaningless numbers:
 
@@ -78,6 +81,7 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
     step, bound = 0, None
     try:
         for epoch in range(1, epochs + 1):
+            _set_mode(model, training=True)
             order = rng.permutation(n) if shuffle else np.arange(n)
             total_loss = total_correct = 0.0
             for start in range(0, n, batch_size):
@@ -114,6 +118,7 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
                 postfix["acc"] = f"{history.accuracy[-1]:.3f}"
             if validation is not None:
                 X_val, y_val = validation
+                _set_mode(model, training=False)
                 out_val = model.forward(np.asarray(X_val))
                 history.val_loss.append(loss.forward(out_val, np.asarray(y_val)))
                 correct = _correct(out_val, np.asarray(y_val))
@@ -123,9 +128,17 @@ def fit(model, loss, optimizer, X, y, epochs=10, batch_size=None, shuffle=True, 
                 bar.set_postfix(postfix, refresh=False)
                 bar.update(1)
     finally:
+        _set_mode(model, training=False)
         if bar is not None:
             bar.close()
     return history
+
+
+def _set_mode(model, training):
+    """``model.train()`` or ``model.eval()``, for models that have them (learners' own may not)."""
+    method = getattr(model, "train" if training else "eval", None)
+    if callable(method):
+        method()
 
 
 def _progress(epochs, progress):
@@ -186,8 +199,15 @@ def _divergence_message(epoch, step, value, bound, optimizer, cause):
 
 
 def predict(model, X):
-    """Class predictions: argmax of the outputs (N, C), or ``output > 0`` for one logit per row."""
-    out = model.forward(np.asarray(X))
+    """Class predictions: argmax of the outputs (N, C), or ``output > 0`` for one logit per row.
+    A model with a training mode is evaluated in evaluation mode, then put back as it was."""
+    was_training = getattr(model, "training", None)
+    _set_mode(model, training=False)
+    try:
+        out = model.forward(np.asarray(X))
+    finally:
+        if was_training:
+            _set_mode(model, training=True)
     if out.ndim == 2 and out.shape[1] > 1:
         return out.argmax(axis=1)
     return (out.reshape(len(out)) > 0).astype(int)

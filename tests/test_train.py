@@ -179,3 +179,26 @@ def test_a_loss_that_is_nan_before_any_update_does_not_blame_the_learning_rate()
     message = str(caught[0].message)
     assert history.diverged and "before any update" in message
     assert "learning_rate" not in message and "learning rate" not in message
+
+
+def test_fit_trains_in_training_mode_and_validates_and_predicts_in_evaluation_mode():
+    from bplib.layers import Dropout, Linear, ReLU
+    from bplib.network import Sequential
+
+    seen = []
+
+    class Spy(Dropout):
+        def forward(self, x):
+            seen.append(self.training)
+            return super().forward(x)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    model = Sequential(Linear(3, 8, rng=0), ReLU(), Spy(0.5, rng=0), Linear(8, 2, rng=1))
+    fit(model, SoftmaxCrossEntropyLoss(), SGD(model, 0.1), X, y, epochs=2, batch_size=20,
+        validation=(X, y), progress=False, rng=0)
+    assert seen == [True, True, False, True, True, False]  # 2 batches, then the validation pass
+    assert model.training is False  # left ready for predictions
+    model.train()
+    first = predict(model, X)
+    assert model.training is True and np.array_equal(first, predict(model, X))  # no dropout noise
