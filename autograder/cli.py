@@ -42,6 +42,13 @@ def cmd_update(args):
     print(workspace.sync(workspace.resolve(args.workspace)))
 
 
+def cmd_progress(args):
+    """Check every lesson of the workspace; print points per exercise and what to do next."""
+    from autograder.progress import main
+
+    return main(args)
+
+
 def cmd_release(args):
     """Regenerate lessons/ from solutions/ (nbgrader generate_assignment, safely)."""
     from autograder.release import release
@@ -107,6 +114,20 @@ def build_parser():
                     "renamed comes back fresh. Nothing is ever deleted.")
     update.add_argument("--workspace", metavar="DIR", help="default: work/ in the course folder")
     update.set_defaults(run=cmd_update)
+    progress = sub.add_parser(
+        "progress", help="points per exercise of every lesson, and what to do next",
+        description="Check every lesson's notebook in your workspace with the same checks as "
+                    "`bpcourse check`, in parallel, and print each exercise's points and what to do "
+                    "next. Notebooks whose code did not change since the last call are not checked "
+                    "again (the results are cached in the workspace). Also writes progress.html "
+                    "there; progress.ipynb shows the same view in JupyterLab.")
+    progress.add_argument("--workspace", metavar="DIR", help="default: work/ in the course folder")
+    progress.add_argument("--json", action="store_true", help="print the result as JSON")
+    progress.add_argument("--workers", type=int, metavar="N",
+                          help="check N lessons at a time (default: the number of CPUs)")
+    progress.add_argument("--no-cache", action="store_true",
+                          help="check every notebook again, with new random inputs")
+    progress.set_defaults(run=cmd_progress)
     release = sub.add_parser(
         "release", help="regenerate lessons/ from solutions/",
         description="Regenerate the student notebooks in lessons/ from the instructor notebooks in "

@@ -182,14 +182,17 @@ def release_files(course_root=REPO):
 
 
 def _progress_notebook():
-    import nbformat
+    """progress.ipynb (nbformat 4.5 JSON, written by hand: importing nbformat takes seconds)."""
+    def cell(index, kind, source):
+        cell = {"cell_type": kind, "id": f"progress-{index}", "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        return cell
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(PROGRESS_INTRO), nbformat.v4.new_code_cell(PROGRESS_CODE)]
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"progress-{index}"  # stable bytes for a stable release
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return (nbformat.writes(nb) + "\n").encode()
+    nb = {"cells": [cell(0, "markdown", PROGRESS_INTRO), cell(1, "code", PROGRESS_CODE)],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(nb, indent=1, sort_keys=True) + "\n").encode()
 
 
 # --- bringing the workspace up to date -----------------------------------------------------------

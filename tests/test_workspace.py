@@ -77,6 +77,7 @@ def test_the_first_start_copies_every_lesson_and_a_second_changes_nothing(course
         assert ours.read_bytes() == (course / "lessons" / lesson / f"{lesson}.ipynb").read_bytes()
     assert (work / "progress.ipynb").is_file() and (work / "README.md").is_file()
     assert "bpcourse lab" in (work / "README.md").read_text()
+    nbformat.validate(nbformat.read(str(work / "progress.ipynb"), 4))
     before = tree(work)
     again = workspace.sync(work, course)
     assert not again.created and not again.changed and not again.left_alone
@@ -228,5 +229,5 @@ def test_bpcourse_help_has_no_literal_double_backticks():
     out = subprocess.run([sys.executable, "-m", "autograder.cli", "--help"], capture_output=True,
                          text=True, check=True, cwd=REPO).stdout
     assert "``" not in out
-    for command in ("lab", "update"):
+    for command in ("lab", "update", "progress"):
         assert command in out
