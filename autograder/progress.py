@@ -234,41 +234,44 @@ def render_text(summary, width=100):
 
 
 STYLE = """
-.bp-progress { font-family: system-ui, sans-serif; font-size: 14px; max-width: 60em; }
-.bp-progress table { border-collapse: collapse; width: 100%; }
-.bp-progress td { padding: 0.35em 0.6em; border-bottom: 1px solid #ddd; vertical-align: top; }
-.bp-progress .points { white-space: nowrap; text-align: right; }
-.bp-progress .bar { width: 8em; height: 0.6em; background: #eee; border-radius: 0.3em; }
-.bp-progress .bar div { height: 100%; background: #2e7d32; border-radius: 0.3em; }
-.bp-progress .ex { display: inline-block; margin: 0.1em 0.3em 0.1em 0; padding: 0 0.4em;
-                   border-radius: 0.3em; font-family: monospace; font-size: 12px; }
+.bp-progress { font-family: system-ui, sans-serif; font-size: 14px; line-height: 1.4; max-width: 64em;
+               text-align: left; }
+.bp-progress .bp-row { display: flex; gap: 1em; padding: 0.5em 0; border-bottom: 1px solid #ddd; }
+.bp-progress .bp-lesson { flex: 0 0 15em; }
+.bp-progress .bp-points { font-variant-numeric: tabular-nums; }
+.bp-progress .bp-bar { width: 10em; height: 0.5em; margin-top: 0.2em; background: #eee; }
+.bp-progress .bp-bar div { height: 100%; background: #2e7d32; }
+.bp-progress .bp-detail { flex: 1; }
+.bp-progress .bp-ex { display: inline-block; margin: 0.15em 0.3em 0 0; padding: 0 0.4em;
+                      border-radius: 0.3em; font-family: monospace; font-size: 12px; }
 .bp-progress .passed { background: #e8f5e9; color: #1b5e20; }
 .bp-progress .failed { background: #ffebee; color: #b71c1c; }
-.bp-progress .not-started { background: #f5f5f5; color: #616161; }
-.bp-progress .next { color: #333; }
+.bp-progress .not-started { background: #f3f3f3; color: #555; }
+.bp-progress .bp-done { color: #1b5e20; font-weight: bold; }
 """
 
 
 def render_html(summary, page=False):
-    """The same view as HTML: a page (``page=True``, progress.html) or a fragment for a notebook."""
+    """The same view as HTML: a page (``page=True``, progress.html) or a fragment for a notebook
+    (laid out with divs: JupyterLab restyles tables in outputs)."""
     e = html.escape
     rows = []
     for entry in summary["lessons"]:
         share = entry["score"] / entry["max_score"] if entry["max_score"] else 0
         chips = "".join(
-            f'<span class="ex {x["state"].replace(" ", "-")}" title="{e(x.get("message", x["state"]))}">'
+            f'<span class="bp-ex {x["state"].replace(" ", "-")}" title="{e(x.get("message", x["state"]))}">'
             f'{MARKS[x["state"]]} {e(x["name"])} {x["score"]:g}/{x["max_score"]:g}</span>'
             for x in entry["exercises"])
-        status = "complete" if entry["state"] == "complete" else e(entry["next"])
+        status = ('<span class="bp-done">complete</span>' if entry["state"] == "complete"
+                  else e(entry["next"]))
         rows.append(
-            f'<tr><td><a href="{e(entry["notebook"])}">{e(entry["lesson"])}</a></td>'
-            f'<td class="points">{entry["score"]:g} / {entry["max_score"]:g}</td>'
-            f'<td><div class="bar"><div style="width:{100 * share:.0f}%"></div></div></td>'
-            f'<td><div class="next">{status}</div><div>{chips}</div></td></tr>')
+            f'<div class="bp-row"><div class="bp-lesson"><a href="{e(entry["notebook"])}">'
+            f'{e(entry["lesson"])}</a><div class="bp-points">{entry["score"]:g} / {entry["max_score"]:g} '
+            f'points</div><div class="bp-bar"><div style="width: {100 * share:.0f}%"></div></div></div>'
+            f'<div class="bp-detail"><div>{status}</div><div>{chips}</div></div></div>')
     body = (f'<div class="bp-progress"><style>{STYLE}</style>'
             f'<p><b>{summary["score"]:g} / {summary["max_score"]:g} points</b> in {e(summary["workspace"])}. '
-            f'<b>Next:</b> {e(summary["next"])}</p>'
-            f'<table>{"".join(rows)}</table>'
+            f'<b>Next:</b> {e(summary["next"])}</p>{"".join(rows)}'
             f'<p>{MARKS[PASSED]} passes, {MARKS[FAILED]} fails, {MARKS[NOT_STARTED]} not written yet '
             f'(hover over an exercise for its message). Checked {summary["checked"]} notebook(s) in '
             f'{summary["seconds"]:.1f} s; {summary["from_cache"]} unchanged since their last check.'
