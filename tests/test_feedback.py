@@ -60,6 +60,7 @@ def executed(tmp_path_factory):
     return nb
 
 
+@pytest.mark.notebooks
 def test_a_wrong_answer_shows_the_message_alone(executed):
     [error] = errors(find_cell(executed, "relu"))
     text = shown(error)
@@ -71,6 +72,7 @@ def test_a_wrong_answer_shows_the_message_alone(executed):
     assert len(error.traceback) == len(error.evalue.splitlines()), "more than the message is shown"
 
 
+@pytest.mark.notebooks
 def test_a_stub_shows_one_line(executed):
     [error] = errors(find_cell(executed, "sigmoid"))
     assert error.ename == "NotImplementedError"
@@ -78,6 +80,7 @@ def test_a_stub_shows_one_line(executed):
                             "with your code")
 
 
+@pytest.mark.notebooks
 def test_an_error_in_the_learners_code_points_at_their_line(executed):
     [error] = errors(find_cell(executed, "dense_forward"))
     text = shown(error)

@@ -39,11 +39,13 @@ from notebook_tools import filled_in, find_cell
 
 from autograder import notebooks, workspace
 from autograder.check import check
+from autograder.course import REPO
 from autograder.exercises import exercises
 from bplib.grading import not_implemented
 
 BPCOURSE = Path(sys.executable).parent / "bpcourse"
 NEWS = "official Jupyter news"
+VALIDATE = '[title="Validate Assignment"]'  # nbgrader's button in a notebook's toolbar
 WRONG_RELU = "def relu(z):\n    return np.abs(z)"
 LIBRARY_TRACES = ("grading.py", "checks.py", "The above exception", "Traceback")
 # The "before" picture: IPython's usual traceback, as a failing check showed before the compact
@@ -147,23 +149,31 @@ def test_the_instructor_lab_keeps_nbgrader_and_the_learner_lab_hides_it(page, tm
     with bpcourse_lab(tmp_path / "instructor", "--instructor") as lab:
         assert status(lab, "/formgrader") is not None and status(lab, "/formgrader") != 404
         open_lab(page, lab)
+        stopwatch.lap("instructor Lab open")
         news = page.locator(".Toastify__toast", has_text=NEWS)
         expect(news).to_be_visible(timeout=30_000)  # the pop-up this test must see missing below
-        stopwatch.lap("instructor Lab: news pop-up shown")
+        stopwatch.lap("news pop-up shown")
         news_after = max(stopwatch.laps[-1][1], 1.0)
         assert "Nbgrader" in menus(page)
         assert any("Create Assignment" in title for title in sidebar_tabs(page))
         names = page.locator(".jp-DirListing-itemName").all_inner_texts()
         assert "solutions" in names and "lessons" in names  # the whole course
         screenshot(page, "lab-instructor")
+        released = REPO / "lessons" / "01-forward-pass" / "01-forward-pass.ipynb"
+        before = released.read_bytes()
+        page.goto(f"{lab.url}/lab/tree/lessons/01-forward-pass/01-forward-pass.ipynb?token={lab.token}")
+        expect(page.locator(VALIDATE)).to_be_visible(timeout=KERNEL_READY_TIMEOUT_MS)
+        page.goto("about:blank")  # closed unchanged (nothing of the repository is written)
+    assert released.read_bytes() == before
 
     work = tmp_path / "learner" / "work"
     with bpcourse_lab(tmp_path / "learner", f"--workspace={work}") as lab:
         assert status(lab, "/formgrader") == 404
         open_lab(page, lab)
         expect(page.locator(".jp-DirListing-itemName", has_text="progress.ipynb")).to_be_visible()
-        time.sleep(news_after * 2 + 3)  # longer than the instructor's Lab took to ask
-        stopwatch.lap("learner Lab: waited for a pop-up")
+        stopwatch.lap("learner Lab open")
+        time.sleep(news_after * 2 + 2)  # longer than the instructor's Lab took to ask
+        stopwatch.lap("no pop-up")
         screenshot(page, "lab-learner")
         assert page.locator(".Toastify__toast", has_text=NEWS).count() == 0
         assert "Nbgrader" not in menus(page) and "Run" in menus(page)
@@ -171,6 +181,10 @@ def test_the_instructor_lab_keeps_nbgrader_and_the_learner_lab_hides_it(page, tm
         names = page.locator(".jp-DirListing-itemName").all_inner_texts()
         assert names[:len(workspace.released_lessons())] == workspace.released_lessons()
         assert "solutions" not in names and "lessons" not in names
+        page.goto(f"{lab.url}/lab/tree/01-forward-pass/01-forward-pass.ipynb?token={lab.token}")
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=KERNEL_READY_TIMEOUT_MS)
+        assert page.locator(".jp-NotebookPanel-toolbar").is_visible()
+        assert page.locator(VALIDATE).count() == 0
     print(stopwatch)
 
 

@@ -231,3 +231,21 @@ def test_bpcourse_help_has_no_literal_double_backticks():
     assert "``" not in out
     for command in ("lab", "update", "progress"):
         assert command in out
+
+
+def test_bpcourse_check_of_a_released_notebook_points_at_the_learners_copy(tmp_path, monkeypatch, capsys):
+    """With a workspace, `bpcourse check lessons/...` (as the notebooks' first cell puts it) says
+    that this is the release, and where the learner's own notebook is."""
+    import autograder.check
+
+    course = tmp_path / "course"
+    released = release(course, "01-first", "x = 1")
+    (course / "work").mkdir()
+    monkeypatch.setattr(cli, "REPO", course)
+    monkeypatch.setattr(autograder.check, "main", lambda args: 0)  # the check itself is not the point
+    assert cli.main(["check", str(released)]) == 0
+    assert capsys.readouterr().err == (f"note: {released} is the course's release, not your work; "
+                                       f"yours is {course / 'work' / '01-first' / '01-first.ipynb'}\n")
+    (course / "work").rmdir()
+    assert cli.main(["check", str(released)]) == 0
+    assert capsys.readouterr().err == ""
