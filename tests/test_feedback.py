@@ -93,16 +93,12 @@ def test_an_error_in_the_learners_code_points_at_their_line(executed):
 
 # --- nbgrader's feedback ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def feedback(tmp_path_factory):
-    """`bpcourse grade` on a temp copy of the course with the notebook above as one submission:
-    (the autograded notebook, the feedback HTML)."""
-    if not sandbox.capabilities().isolated:
-        pytest.skip("grading needs isolation (bubblewrap)")
+def grade_learner_notebook(course):
+    """`bpcourse grade` on a temp copy of the course (in the empty folder ``course``) with the
+    notebook above as one submission: (the autograded notebook, the feedback HTML)."""
     from autograder.grade import grade
     from autograder.trusted import Timeouts
 
-    course = tmp_path_factory.mktemp("course")
     for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
         shutil.copytree(REPO / part, course / part)
     (course / "autograder").mkdir()
@@ -117,6 +113,13 @@ def feedback(tmp_path_factory):
                                    / f"{LESSON}.ipynb"), 4)
     page = (course / "autograder" / "feedback" / "learner" / LESSON / f"{LESSON}.html").read_text()
     return autograded, page
+
+
+@pytest.fixture(scope="module")
+def feedback(tmp_path_factory):
+    if not sandbox.capabilities().isolated:
+        pytest.skip("grading needs isolation (bubblewrap)")
+    return grade_learner_notebook(tmp_path_factory.mktemp("course"))
 
 
 @pytest.mark.grading

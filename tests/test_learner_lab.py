@@ -36,8 +36,9 @@ from browser_support import (
     wait_until_run_all_stopped,
 )
 from notebook_tools import filled_in, find_cell
+from test_feedback import grade_learner_notebook
 
-from autograder import notebooks, workspace
+from autograder import notebooks, sandbox, workspace
 from autograder.check import check
 from autograder.course import REPO
 from autograder.exercises import exercises
@@ -289,3 +290,28 @@ def test_the_progress_notebook_shows_the_view_in_jupyterlab(page, tmp_path):
     assert "fix relu: " in text and f"{result['score']:g} / {result['max_score']:g}" in text
     for lesson in workspace.released_lessons():
         assert lesson in text
+
+
+@pytest.mark.browser
+@pytest.mark.grading
+def test_the_feedback_page_shows_the_compact_messages(page, tmp_path):
+    """nbgrader's feedback HTML for the graded notebook of test_feedback.py (a stub, a wrong relu,
+    an error in the learner's code), as a learner's browser shows it."""
+    if not sandbox.capabilities().isolated:
+        pytest.skip("grading needs isolation (bubblewrap)")
+    _, html = grade_learner_notebook(tmp_path)
+    page.set_content(html)
+    for grade_id, name in [("relu", "feedback-page-wrong-answer"), ("sigmoid", "feedback-page-stub"),
+                           ("dense_forward", "feedback-page-error-in-learner-code")]:
+        cell = page.locator(f'[id="cell-id={grade_id}"]')
+        error = cell.locator(".output_error")
+        text = error.inner_text()
+        screenshot(cell, name)
+        for trace in LIBRARY_TRACES:
+            assert trace not in text, f"{trace!r} in the feedback of {grade_id}"
+        if grade_id == "sigmoid":
+            assert text.strip() == str(not_implemented(("sigmoid",)))
+        else:
+            assert text.startswith(f"\u2718 {grade_id}: check 1 of "), text
+    relu = page.locator('[id="cell-id=relu"] .output_error').inner_text()
+    assert "Hint: negative inputs must become 0" in relu
