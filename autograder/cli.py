@@ -19,6 +19,11 @@ def cmd_lab(args):
     env = dict(os.environ)
     if args.instructor:
         command.append(f"--ServerApp.root_dir={REPO}")
+        # started from a terminal of the learner's Lab: not with the learner's configuration
+        kept = [p for p in env.pop("JUPYTER_CONFIG_PATH", "").split(os.pathsep)
+                if p and Path(p).parts[-2:] != (".bpcourse", "jupyter")]
+        if kept:
+            env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(kept)
     else:
         from autograder import workspace
 

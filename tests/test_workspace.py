@@ -249,3 +249,30 @@ def test_bpcourse_check_of_a_released_notebook_points_at_the_learners_copy(tmp_p
     (course / "work").rmdir()
     assert cli.main(["check", str(released)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_bpcourse_lab_points_jupyter_at_the_workspace_and_the_learners_config(work, monkeypatch, capsys):
+    """What `bpcourse lab` hands to JupyterLab (os.execve caught): the workspace as root, the
+    learner's config first on JUPYTER_CONFIG_PATH, the user's own config folder untouched; and the
+    instructor's Lab on the whole course, without the learner's config even when started from a
+    terminal of the learner's Lab."""
+    import os
+
+    started = []
+    monkeypatch.setattr(os, "execve", lambda path, argv, env: started.append((argv, env)))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/somewhere/else")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", "/the/users/own")
+    assert cli.main(["lab", f"--workspace={work}", "--port=8890"]) == 0
+    argv, env = started.pop()
+    learner_config = work / ".bpcourse" / "jupyter"
+    assert f"--ServerApp.root_dir={work}" in argv and argv[-1] == "--port=8890"
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(learner_config), "/somewhere/else"]
+    assert env["JUPYTER_CONFIG_DIR"] == "/the/users/own"
+    assert (learner_config / "labconfig" / "page_config.json").is_file()
+    assert "Your work is saved in" in capsys.readouterr().out
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", env["JUPYTER_CONFIG_PATH"])
+    assert cli.main(["lab", "--instructor"]) == 0
+    argv, env = started.pop()
+    assert f"--ServerApp.root_dir={REPO}" in argv
+    assert env["JUPYTER_CONFIG_PATH"] == "/somewhere/else"
