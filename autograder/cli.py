@@ -1,4 +1,4 @@
-"""``bpcourse``: the course's command line. Each subcommand's ``--help`` says what it does."""
+"""bpcourse: the course's command line. Each command's --help says what it does."""
 
 import argparse
 import os
@@ -13,11 +13,45 @@ class UsageError(Exception):
 
 
 def cmd_lab(args):
-    """Start JupyterLab on the student notebooks in lessons/."""
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={REPO / 'lessons'}"]
+    """Start the learner's JupyterLab on their workspace (created or brought up to date first), or
+    with --instructor the instructor's, on the whole course with every nbgrader tool."""
+    command = [sys.executable, "-m", "jupyterlab"]
+    env = dict(os.environ)
+    if args.instructor:
+        command.append(f"--ServerApp.root_dir={REPO}")
+        # started from a terminal of the learner's Lab: not with the learner's configuration
+        kept = [p for p in env.pop("JUPYTER_CONFIG_PATH", "").split(os.pathsep)
+                if p and Path(p).parts[-2:] != (".bpcourse", "jupyter")]
+        if kept:
+            env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(kept)
+    else:
+        from autograder import workspace
+
+        folder = workspace.resolve(args.workspace)
+        print(workspace.sync(folder))
+        config = workspace.lab_config(folder)
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            [str(config)] + [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p])
+        command.append(f"--ServerApp.root_dir={folder}")
+        print(f"Your work is saved in {folder}. To continue another day, run the same command "
+              "again; `bpcourse progress` shows where you are.", flush=True)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # Jupyter refuses to start as root without it
-    os.execv(sys.executable, command + args.jupyter_args)
+    os.execve(sys.executable, command + args.jupyter_args, env)
+
+
+def cmd_update(args):
+    """Bring new and updated lessons into the workspace without touching edited notebooks."""
+    from autograder import workspace
+
+    print(workspace.sync(workspace.resolve(args.workspace)))
+
+
+def cmd_progress(args):
+    """Check every lesson of the workspace; print points per exercise and what to do next."""
+    from autograder.progress import main
+
+    return main(args)
 
 
 def cmd_release(args):
@@ -31,6 +65,11 @@ def cmd_check(args):
     """Grade one notebook with the trusted checks; exit status 0 only with full marks."""
     from autograder.check import main
 
+    released = (REPO / "lessons").resolve()
+    if released in args.notebook.resolve().parents and (REPO / "work").is_dir():
+        mine = REPO / "work" / args.notebook.resolve().relative_to(released)
+        print(f"note: {args.notebook} is the course's release, not your work; yours is {mine}",
+              file=sys.stderr)
     return main(args)
 
 
@@ -56,10 +95,44 @@ def cmd_export(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="bpcourse", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    lab = sub.add_parser("lab", help="start JupyterLab on lessons/",
-                         description="Start JupyterLab on the student notebooks in lessons/. "
-                                     "Extra arguments go to jupyter lab (e.g. --port=8890).")
+    lab = sub.add_parser(
+        "lab", help="start JupyterLab on your workspace (work/)",
+        description="Start JupyterLab on your own workspace: work/ in the course folder (git ignores "
+                    "it), or --workspace DIR. The first start copies the course's lessons there; later "
+                    "starts bring in new or updated lessons as `bpcourse update` does, never touching "
+                    "a notebook you edited. This Lab has no nbgrader instructor tools and no news "
+                    "pop-up; --instructor starts the instructor's Lab (the whole course, every "
+                    "nbgrader tool: what plain `jupyter lab` gives in the course folder). Other "
+                    "arguments go to jupyter lab, e.g. --port=8890, or --no-browser --ip=127.0.0.1 "
+                    "on a remote machine (then forward the port with ssh -L).")
+    lab.add_argument("--workspace", metavar="DIR", help="your workspace folder (default: work/ in the "
+                                                         "course folder)")
+    lab.add_argument("--instructor", action="store_true",
+                     help="the instructor's Lab on the whole course, with nbgrader's tools")
     lab.set_defaults(run=cmd_lab)
+    update = sub.add_parser(
+        "update", help="bring new or updated lessons into your workspace",
+        description="Copy new lessons, and new versions of lessons (after `git pull`), from lessons/ "
+                    "into your workspace. A notebook you edited is never overwritten: the new version "
+                    "is written beside it as <lesson>.new.ipynb. A notebook you only opened and ran is "
+                    "replaced (the old file is kept in .bpcourse/previous/). A notebook you deleted or "
+                    "renamed comes back fresh. Nothing is ever deleted.")
+    update.add_argument("--workspace", metavar="DIR", help="default: work/ in the course folder")
+    update.set_defaults(run=cmd_update)
+    progress = sub.add_parser(
+        "progress", help="points per exercise of every lesson, and what to do next",
+        description="Check every lesson's notebook in your workspace with the same checks as "
+                    "`bpcourse check`, in parallel, and print each exercise's points and what to do "
+                    "next. Notebooks whose code did not change since the last call are not checked "
+                    "again (the results are cached in the workspace). Also writes progress.html "
+                    "there; progress.ipynb shows the same view in JupyterLab.")
+    progress.add_argument("--workspace", metavar="DIR", help="default: work/ in the course folder")
+    progress.add_argument("--json", action="store_true", help="print the result as JSON")
+    progress.add_argument("--workers", type=int, metavar="N",
+                          help="check N lessons at a time (default: the number of CPUs)")
+    progress.add_argument("--no-cache", action="store_true",
+                          help="check every notebook again, with new random inputs")
+    progress.set_defaults(run=cmd_progress)
     release = sub.add_parser(
         "release", help="regenerate lessons/ from solutions/",
         description="Regenerate the student notebooks in lessons/ from the instructor notebooks in "

@@ -32,8 +32,9 @@ def test_bpcourse_help_lists_the_subcommands():
     assert "lab" in out.stdout
 
 
-def test_the_start_command_serves_jupyterlab_on_lessons(tmp_path):
-    """`bpcourse lab` (the README's start command) starts a JupyterLab that lists the lessons."""
+def test_the_start_command_serves_jupyterlab_on_the_lessons(tmp_path):
+    """`bpcourse lab` (the README's start command) copies the lessons to a workspace and starts a
+    JupyterLab that lists them (here the workspace is a temp folder instead of the course's work/)."""
     import json
     import os
     import socket
@@ -48,6 +49,7 @@ def test_the_start_command_serves_jupyterlab_on_lessons(tmp_path):
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     server = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "bpcourse"), "lab", "--no-browser",
+         f"--workspace={tmp_path / 'work'}",
          f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=test-token"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -62,7 +64,8 @@ def test_the_start_command_serves_jupyterlab_on_lessons(tmp_path):
         else:
             raise AssertionError("JupyterLab did not answer within 60 s")
         names = {item["name"] for item in listing["content"]}
-        assert "01-forward-pass" in names and "README.md" in names
+        assert "01-forward-pass" in names and "README.md" in names and "progress.ipynb" in names
+        assert (tmp_path / "work" / "01-forward-pass" / "01-forward-pass.ipynb").is_file()
     finally:
         server.terminate()
         server.wait(timeout=30)
