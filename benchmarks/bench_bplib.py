@@ -1,7 +1,7 @@
 """bplib speed: a training step against a hand-written NumPy reference, tiny-network steps (the
 widgets rely on them), the cost of gradient checks, and the import time.
 
-    python benchmarks/bench_bplib.py
+    .venv/bin/python benchmarks/bench_bplib.py
 """
 
 import subprocess

@@ -1,7 +1,7 @@
 """Grading speed: hardened `bpcourse grade` vs plain `nbgrader autograde` on the same submissions,
 and the speed-up from --workers. Everything runs on a temporary copy of the course.
 
-    python benchmarks/bench_grading.py [--students 100] [--speedup-students 30]
+    .venv/bin/python benchmarks/bench_grading.py [--students 100] [--speedup-students 30]
 
 Targets (issue 5): 100 submissions of one lesson in <= 3 min on this 2-core machine; the hardened
 grade at >= 0.5x the throughput of plain nbgrader autograde.

@@ -1,7 +1,7 @@
 """How long each solution notebook takes to execute top to bottom (kernel start included), one
 after the other, as a learner's "Run All" or nbgrader's autograde would.
 
-    python benchmarks/bench_notebooks.py
+    .venv/bin/python benchmarks/bench_notebooks.py
 
 Target (issue 4): all solution notebooks together in <= 120 s on a 2-core machine.
 """

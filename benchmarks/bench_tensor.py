@@ -1,7 +1,7 @@
 """The price of a general autodiff engine: bplib.tensor (lesson 10's reference Tensor) against a
 hand-written backward pass (lessons 3 and 8) and bplib's layers, on lesson 8's 64-256-10 network.
 
-    python benchmarks/bench_tensor.py
+    .venv/bin/python benchmarks/bench_tensor.py
 
 Prints, measured side by side in one run (interleaved medians, one BLAS thread):
 

@@ -11,7 +11,7 @@ Target: <= 100 ms from slider to new picture on a quiet machine, of which the ke
 stay <= 50 ms (the rest is the message to the browser and decoding the image, measured by
 ``tests/test_browser.py``). The computation alone has its own target (<= 50 ms at the defaults).
 
-    python benchmarks/bench_widgets.py
+    .venv/bin/python benchmarks/bench_widgets.py
 """
 
 import base64
