@@ -312,3 +312,30 @@ def test_a_learner_function_that_breaks_on_deeper_networks_falls_back(monkeypatc
     explorer = depth.depth_explorer(layer_gradient_norms=first_two_only)
     assert "Your layer_gradient_norms raised ValueError: returned 2 norms" in _note(explorer)
     assert bytes(_picture(explorer).value).startswith(b"\x89PNG")
+
+
+def test_batch_norm_keeps_the_gradient_norms_of_a_deep_sigmoid_network_at_their_scale():
+    """Lesson 07 says normalisation keeps gradients at their scale, and lesson 09 shows it: the
+    explorer's switch shows it live (20 sigmoid layers, small weights)."""
+    plain = depth_statistics(depth=20, width=32, activation="sigmoid", init="small")
+    normed = depth_statistics(depth=20, width=32, activation="sigmoid", init="small", batch_norm=True)
+    assert plain.gradient_norms[0] < 1e-25 * plain.gradient_norms[-1]  # vanishing without
+    assert 0.01 < normed.gradient_norms[0] / normed.gradient_norms[-1] < 100  # kept at scale with
+    assert normed.batch_norm and len(normed.activation_std) == 19  # activations, not the norm's outputs
+
+
+def test_the_explorer_has_a_batch_norm_switch_that_changes_the_picture(monkeypatch):
+    _headful(monkeypatch)
+    explorer = depth.depth_explorer(depth=20, activation="sigmoid", init="small")
+    switch = next(w for w in _all_widgets(explorer)
+                  if getattr(w, "description", "").startswith("batch norm"))
+    image = next(w for w in _all_widgets(explorer) if type(w).__name__ == "Image")
+    before = image.value
+    switch.value = True
+    assert image.value != before
+
+
+def _all_widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _all_widgets(child)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bplib import init as bplib_init
-from bplib.layers import Linear
+from bplib.layers import Linear, ReLU, Sigmoid, Tanh
 from bplib.losses import SoftmaxCrossEntropyLoss
 from bplib.network import mlp
 from bplib.probes.vanishing_exploding import network_after_backward
@@ -32,6 +32,7 @@ INIT_OPTIONS = [("small normal (std 0.01)", "small"), ("large normal (std 1)", "
 MAX_DEPTH, MAX_WIDTH = 60, 128
 FLAT_SLOPE = 0.05  # a unit is "flat" where its activation's slope is below 5% of the maximum slope
 VANISHING, EXPLODING = 1e-3, 1e3  # rules of thumb for the verdict, see diagnosis()
+ACTIVATION_LAYERS = (ReLU, Sigmoid, Tanh)  # their outputs are the activations the figure describes
 
 INITIALISERS = {  # name -> init(fan_in, fan_out, rng), the learner's signature
     "small": lambda fan_in, fan_out, rng: rng.normal(0.0, 0.01, (fan_in, fan_out)),
@@ -68,10 +69,11 @@ class DepthStatistics:
     activation_std: np.ndarray
     flat_fraction: np.ndarray
     loss: float
+    batch_norm: bool = False
 
 
 def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", clip_norm=None, *,
-                     batch_size=32, n_classes=10, seed=0, initialisers=None,
+                     batch_norm=False, batch_size=32, n_classes=10, seed=0, initialisers=None,
                      layer_gradient_norms=None, clip_grad_norm=None):
     """The gradient norms and activation statistics of one deep MLP on one batch.
 
@@ -79,7 +81,9 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
     n_classes``), with ``activation`` after every Linear but the last, weights from ``init`` (a name
     in :data:`INITIALISERS`) and zero biases. A batch of ``batch_size`` standard-normal inputs with
     random labels goes forward and backward through softmax cross-entropy; with ``clip_norm`` the
-    gradients are then clipped to that joint norm. The same ``seed`` gives the same data and weights.
+    gradients are then clipped to that joint norm. ``batch_norm=True`` puts a BatchNorm (training
+    mode, batch statistics) between each hidden Linear and its activation, as lesson 09 derives it.
+    The same ``seed`` gives the same data and weights.
 
     ``initialisers`` ({"xavier": f, "he": f, ...}, each ``f(fan_in, fan_out, rng)``),
     ``layer_gradient_norms(model)`` and ``clip_grad_norm(grads, max_norm)`` replace the references
@@ -95,7 +99,7 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
     x = rng.standard_normal((batch_size, width))
     labels = rng.integers(0, n_classes, batch_size)
     model = mlp([width] * depth + [n_classes], activation=activation,
-                init=_bplib_initialiser(initialiser), rng=rng)
+                init=_bplib_initialiser(initialiser), rng=rng, norm="batch" if batch_norm else None)
 
     loss = SoftmaxCrossEntropyLoss()
     hidden = []
@@ -103,7 +107,7 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
         out = x
         for layer in model.layers:
             out = layer.forward(out)
-            if not isinstance(layer, Linear):
+            if isinstance(layer, ACTIVATION_LAYERS):
                 hidden.append(out)
         loss_value = loss.forward(out, labels)
         model.backward(loss.backward(), need_dx=False)
@@ -117,7 +121,7 @@ def depth_statistics(depth=20, width=32, activation="sigmoid", init="small", cli
     mean, std, flat = (np.array([statistic(h) for h in hidden], dtype=float)
                        for statistic in (np.mean, np.std, _flat_fraction(activation)))
     return DepthStatistics(depth, width, activation, init, clip_norm, gradient_norms, clipped, total,
-                           mean, std, flat, loss_value)
+                           mean, std, flat, loss_value, bool(batch_norm))
 
 
 def _bplib_initialiser(initialiser):
@@ -254,9 +258,11 @@ def _statistics(functions, settings):
 
 
 def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gradient_norms=None,
-                   depth=20, width=32, activation="sigmoid", init="small", clip_norm=None):
-    """Sliders and menus for depth, width, activation, initialisation and gradient clipping, above
-    a figure of the per-layer gradient norms (log axis) and activation statistics.
+                   depth=20, width=32, activation="sigmoid", init="small", clip_norm=None,
+                   batch_norm=False):
+    """Sliders and menus for depth, width, activation, initialisation, gradient clipping and batch
+    normalisation, above a figure of the per-layer gradient norms (log axis) and activation
+    statistics.
 
     Pass your own lesson-07 functions to see them at work; each one that is missing, not
     implemented yet or failing is replaced by the course's reference, with a note saying so. Returns a
@@ -280,6 +286,8 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
         "init": widgets.Dropdown(options=INIT_OPTIONS, value=init, description="init", style=style),
         "clip": widgets.Checkbox(value=clip_norm is not None, description="clip gradients",
                                  indent=False),
+        "batch_norm": widgets.Checkbox(value=batch_norm, description="batch norm (lesson 09)",
+                                       indent=False),
         "clip_norm": widgets.FloatLogSlider(value=clip_norm or 1.0, base=10, min=-3, max=3,
                                             description="clip norm", readout_format=".3g",
                                             continuous_update=False, style=style),
@@ -298,7 +306,8 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
 
     def redraw(change=None):
         controls["clip_norm"].disabled = not controls["clip"].value
-        settings = {name: controls[name].value for name in ("depth", "width", "activation", "init")}
+        settings = {name: controls[name].value for name in ("depth", "width", "activation", "init",
+                                                            "batch_norm")}
         settings["clip_norm"] = controls["clip_norm"].value if controls["clip"].value else None
         while True:
             try:
@@ -326,7 +335,7 @@ def depth_explorer(xavier_init=None, he_init=None, clip_grad_norm=None, layer_gr
         note_box,
         widgets.HBox([controls["depth"], controls["width"]]),
         widgets.HBox([controls["activation"], controls["init"]]),
-        widgets.HBox([controls["clip"], controls["clip_norm"]]),
+        widgets.HBox([controls["clip"], controls["clip_norm"], controls["batch_norm"]]),
         status, image])
     explorer.add_class("bplib-depth-explorer")
     return explorer
@@ -403,7 +412,9 @@ class Picture:
         how_deep = f"{stats.depth} layer{'s' if stats.depth > 1 else ''}"
         clip = f", clip norm {stats.clip_norm:.3g}" if clipping else ""
         init_label = dict((value, label) for label, value in INIT_OPTIONS)[stats.init]
-        self.title.set_text(f"{how_deep} of width {stats.width}, {stats.activation}, {init_label}{clip}")
+        norm = ", batch norm" if stats.batch_norm else ""
+        self.title.set_text(f"{how_deep} of width {stats.width}, {stats.activation}, {init_label}"
+                            f"{clip}{norm}")
         return (extent, grad_limits), (extent, std_limits), extent
 
 
