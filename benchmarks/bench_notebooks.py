@@ -3,7 +3,7 @@ after the other, as a learner's "Run All" or nbgrader's autograde would.
 
     .venv/bin/python benchmarks/bench_notebooks.py
 
-Target (issue 4): all solution notebooks together in <= 120 s on a 2-core machine.
+Target (issue 13): all solution notebooks together in <= 150 s on a 2-core machine.
 """
 
 import os
@@ -36,7 +36,7 @@ def main():
             seconds = time.perf_counter() - start
         total += seconds
         print(f"{lesson:28s} {seconds:6.1f} s", flush=True)
-    print(f"{'all solution notebooks':28s} {total:6.1f} s (target <= 120 s)")
+    print(f"{'all solution notebooks':28s} {total:6.1f} s (target <= 150 s)")
 
 
 if __name__ == "__main__":
