@@ -71,9 +71,9 @@ def entries(dir_fd, limit=MAX_ENTRIES):
     return sorted(names), False
 
 
-def read_file(name, dir_fd, max_bytes):
-    """The bytes of the regular file ``name`` in folder ``dir_fd``, refusing links, hard links,
-    FIFOs and devices (UnsafeFile), and files over ``max_bytes`` (UnsafeFile, nothing read)."""
+def _open_own_file(name, dir_fd):
+    """A descriptor of the regular file ``name`` in folder ``dir_fd`` and its ``fstat``; refuses
+    a link, a hard link, a FIFO or a device (UnsafeFile). FileNotFoundError if absent."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
                      dir_fd=dir_fd)
@@ -81,10 +81,18 @@ def read_file(name, dir_fd, max_bytes):
         if error.errno == errno.ELOOP:
             raise UnsafeFile(f"{name} is a symbolic link: not followed") from None
         raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        raise UnsafeFile(f"{name} is {kind(st.st_mode, st.st_nlink)}, not a file of its own: refused")
+    return fd, st
+
+
+def read_file(name, dir_fd, max_bytes):
+    """The bytes of the regular file ``name`` in folder ``dir_fd`` (see :func:`_open_own_file`);
+    a file over ``max_bytes`` is refused (UnsafeFile) without being read."""
+    fd, st = _open_own_file(name, dir_fd)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-            raise UnsafeFile(f"{name} is {kind(st.st_mode, st.st_nlink)}, not a file of its own: refused")
         if st.st_size > max_bytes:
             raise UnsafeFile(f"{name} is {st.st_size / 1024 ** 2:.1f} MB; the limit is "
                              f"{max_bytes / 1024 ** 2:.0f} MB")
@@ -104,19 +112,10 @@ def read_file(name, dir_fd, max_bytes):
 
 
 def read_prefix(name, dir_fd, max_bytes):
-    """At most ``max_bytes`` of a small side file (e.g. timestamp.txt), with the same refusals but
-    no size limit: only the first bytes are read."""
+    """At most the first ``max_bytes`` of a small side file (e.g. timestamp.txt), with the same
+    refusals as :func:`read_file` but no size limit: only those bytes are read."""
+    fd, _ = _open_own_file(name, dir_fd)
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
-                     dir_fd=dir_fd)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise UnsafeFile(f"{name} is a symbolic link: not followed") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-            raise UnsafeFile(f"{name} is {kind(st.st_mode, st.st_nlink)}: ignored")
         return os.read(fd, max_bytes)
     finally:
         os.close(fd)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Case", "Mistake", "Exercise", "Result", "ExerciseFailed", "check_exercise", "judge",
-           "run_case", "plain", "compare_values", "describe", "Opaque", "Tripwire"]
+           "run_case", "plain", "compare_values", "describe", "Opaque", "Tripwire", "matching_hint"]
 
 
 class ExerciseFailed(AssertionError):
@@ -551,15 +551,28 @@ def _generic_hint(got, expected):
 
 
 def _matching_mistake(exercise, got, case):
-    for mistake in exercise.mistakes:
+    return matching_hint(exercise.mistakes, got, case.args)
+
+
+def matching_hint(mistakes, got, args, answer_of=None, part=None, atol=1e-9):
+    """The hint of the first of ``mistakes`` that ``got`` matches, or "": a Mistake with a
+    ``test`` matches when ``test(got, *args)`` is true; one with an ``answer`` when ``got`` equals
+    (rtol 1e-6) what the wrong answer gives, ``answer(*args)``, or ``answer_of(answer, *args)``
+    (e.g. the wrong answer run through the exercise's probe). With ``part``, only ``got[part]``
+    is compared. A mistake that raises on these inputs does not apply."""
+    for mistake in mistakes:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
+                inputs = copy.deepcopy(args)
                 if mistake.test is not None:
-                    matches = bool(mistake.test(got, *copy.deepcopy(case.args)))
+                    matches = bool(mistake.test(got, *inputs))
                 else:
-                    wrong = plain(mistake.answer(*copy.deepcopy(case.args)))
-                    matches = compare_values(got, wrong, (), 1e-6, 1e-9) is None
+                    wrong = plain(mistake.answer(*inputs) if answer_of is None
+                                  else answer_of(mistake.answer, *inputs))
+                    mine = got if part is None else got[part]
+                    wrong = wrong if part is None else wrong[part]
+                    matches = compare_values(mine, wrong, (), 1e-6, atol) is None
         except Exception:  # noqa: BLE001 - a mistake that does not apply to this case
             continue
         if matches:

@@ -71,7 +71,7 @@ from bplib.data import load_digits, train_test_split
 from bplib.grading import Case, Exercise, Mistake
 from bplib.losses import SoftmaxCrossEntropyLoss
 from bplib.probes.capstone import directional_probe, train_digits_probe
-from bplib.probes.planted_bugs import build_network, network_spec, random_weights
+from bplib.probes.planted_bugs import build_network, network_spec, random_weights, relu_margin
 
 ACCURACY = 0.97
 VISIBLE_ACCURACY = 0.95
@@ -189,28 +189,12 @@ def _forward_difference(model, loss, X, y, direction, h):
     return (plus - base) / h
 
 
-def _relu_margin(spec, weights, x):
-    """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
-    step h would make even a correct gradient disagree with finite differences."""
-    margin, h = np.inf, x
-    for i, item in enumerate(spec):
-        if item[0] == "linear":
-            W, b = weights[str(i)]
-            h = h @ W + b
-        else:
-            if item[0] == "relu":
-                margin = min(margin, float(np.abs(h).min()))
-            h = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
-                 "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[item[0]](h)
-    return margin
-
-
 def _directional_case(rng, sizes, activation, bug=None, bug_layer=None, n=4, h=1e-5):
     spec = network_spec(sizes, activation, bug, bug_layer)
     for _ in range(100):
         weights = random_weights(rng, sizes)
         x = rng.normal(size=(n, sizes[0]))
-        if _relu_margin(spec, weights, x) > 1e-3:
+        if relu_margin(spec, weights, x) > 1e-3:
             break
     y = rng.integers(0, sizes[-1], n)
     direction = {f"{i}.{key}": rng.normal(size=np.shape(value))

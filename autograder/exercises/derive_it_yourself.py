@@ -10,9 +10,7 @@ each output is 0 or x / (1 - p), about a share p is dropped, the mask comes from
 is given, and the backward uses the forward's mask.
 """
 
-import copy
 import math
-import warnings
 
 import numpy as np
 
@@ -23,30 +21,15 @@ from autograder.exercises.gradient_checking import (
     relative_error_cases,
 )
 from bplib.embedding import Embedding
-from bplib.grading import Case, Exercise, Mistake, compare_values, describe, plain
+from bplib.grading import Case, Exercise, Mistake, compare_values, describe, matching_hint
 from bplib.normalization import BatchNorm, LayerNorm
 from bplib.probes.derive_it_yourself import batchnorm_forward_probe, checker_probe, dropout_probe
 
 
 def _first_hint(mistakes, got, case, answer_of=None):
-    """The hint of the first mistake that ``got`` matches (its answer run on the case's inputs, or
-    its test), as the grader does for exercises without a ``compare``; "" if none."""
-    for mistake in mistakes:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                args = copy.deepcopy(case.args)
-                if mistake.test is not None:
-                    matches = bool(mistake.test(got, *args))
-                else:
-                    wrong = plain(mistake.answer(*args) if answer_of is None
-                                  else answer_of(mistake.answer, *args))
-                    matches = compare_values(got, wrong, (), 1e-6, 1e-9) is None
-        except Exception:  # noqa: BLE001 - a mistake that does not apply to this case
-            continue
-        if matches:
-            return f"\n  Hint: {mistake.hint}"
-    return ""
+    """``"\n  Hint: ..."`` for the first mistake ``got`` matches (:func:`bplib.grading.matching_hint`)."""
+    hint = matching_hint(mistakes, got, case.args, answer_of)
+    return f"\n  Hint: {hint}" if hint else ""
 
 
 def _signed(rng, shape, low=0.2, high=2.0):

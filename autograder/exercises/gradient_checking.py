@@ -11,13 +11,11 @@ are written into the notebook's setup cells from their source, so the notebook a
 the same code; their fixes are graded on random sizes (and, for SigmoidNetwork, random depths).
 """
 
-import copy
-import warnings
 
 import numpy as np
 
 from bplib import gradcheck
-from bplib.grading import Case, Exercise, Mistake, compare_values
+from bplib.grading import Case, Exercise, Mistake, compare_values, matching_hint
 from bplib.probes.gradient_checking import (
     SigmoidNetwork,
     TanhNetwork,
@@ -30,7 +28,7 @@ from bplib.probes.gradient_checking import (
     wrong_layers_probe,
     wrong_parameters_probe,
 )
-from bplib.probes.planted_bugs import build_network, layer_kind, network_spec, random_weights
+from bplib.probes.planted_bugs import build_network, layer_kind, network_spec, random_weights, relu_margin
 
 # bplib's own versions of what each exercise asks for: an answer that calls one scores 0 for it.
 # Each exercise lists only what does its own job, so that a call in an earlier answer (say, bplib's
@@ -145,27 +143,9 @@ def compare_numerical_gradient(got, case):
                 "the same float.")
     problem = compare_values(got["gradient"], case.expected["gradient"], rtol=1e-6, atol=1e-8)
     if problem:
-        problem += _hint(GRADIENT_MISTAKES, got["gradient"], case)
+        hint = matching_hint(GRADIENT_MISTAKES, got["gradient"], case.args)
+        problem += f"\n  Hint: {hint}" if hint else ""
     return problem
-
-
-def _hint(mistakes, got, case):
-    """The hint of the first mistake ``got`` matches (as grading does for exercises without a
-    ``compare``), or ""."""
-    for mistake in mistakes:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                args = copy.deepcopy(case.args)
-                if mistake.test is not None:
-                    matches = bool(mistake.test(got, *args))
-                else:
-                    matches = compare_values(got, mistake.answer(*args), (), 1e-6, 1e-9) is None
-        except Exception:  # noqa: BLE001 - a mistake that does not apply to this case
-            continue
-        if matches:
-            return f"\n  Hint: {mistake.hint}"
-    return ""
 
 
 NUMERICAL_GRADIENT = Exercise(
@@ -324,22 +304,6 @@ def _separated(errors):
     return all(e < RIGHT_BELOW or e > WRONG_ABOVE for e in errors)
 
 
-def _relu_margin(spec, weights, x):
-    """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
-    step h makes even a correct gradient disagree with finite differences."""
-    margin, h = np.inf, x
-    for i, item in enumerate(spec):
-        if item[0] == "linear":
-            W, b = weights[str(i)]
-            h = h @ W + b
-        else:
-            if item[0] == "relu":
-                margin = min(margin, float(np.abs(h).min()))
-            h = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
-                 "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[item[0]](h)
-    return margin
-
-
 def _label(sizes, activation, spec, n, loss_kind=None):
     bugs = [f"layer {i}: {item[-1]}" for i, item in enumerate(spec) if item[-1]]
     loss = f", {loss_kind} loss" if loss_kind else ""
@@ -348,18 +312,33 @@ def _label(sizes, activation, spec, n, loss_kind=None):
 
 
 def _draw_case(rng, sizes, activation, bugs, n, loss_kind, errors_of):
-    """Weights and data on which every error ``errors_of`` measures is clearly right or wrong."""
+    """Weights and data on which every error ``errors_of`` measures is clearly right or wrong,
+    and no Linear layer sees an all-zero input (all ReLUs below it dead hide any dW bug)."""
     spec = network_spec(sizes, activation, bugs=bugs)
     for _ in range(200):
         weights = random_weights(rng, sizes)
         x = rng.normal(size=(n, sizes[0]))
         y = rng.normal(size=(n, sizes[-1])) if loss_kind == "mse" else rng.integers(0, sizes[-1], n)
-        if _relu_margin(spec, weights, x) < 1e-3:
+        if relu_margin(spec, weights, x) < 1e-3 or _dead_input(spec, weights, x):
             continue
         errors = errors_of(spec, weights, x, y)
         if _separated(_flat(errors)):
             return spec, weights, x, y, errors
     raise RuntimeError("could not draw a case with clearly separated errors")
+
+
+def _dead_input(spec, weights, x):
+    """Whether some Linear layer's input is all zeros (every ReLU feeding it is inactive)."""
+    h = x
+    for i, item in enumerate(spec):
+        if item[0] == "linear":
+            if not np.any(h):
+                return True
+            W, b = weights[str(i)]
+            h = h @ W + b
+        elif item[0] == "relu":
+            h = np.maximum(h, 0)
+    return False
 
 
 def _flat(errors):

@@ -13,14 +13,12 @@ The probes and :func:`bplib.probes.vanishing_exploding.train_deep_network` (the 
 grades ``deep_config``, which learners may call themselves) are learner-side code.
 """
 
-import copy
 import math
-import warnings
 
 import numpy as np
 
 from bplib import init
-from bplib.grading import Case, Exercise, compare_values, describe, plain
+from bplib.grading import Case, Exercise, Mistake, compare_values, describe, matching_hint
 from bplib.layers import Linear
 from bplib.probes.vanishing_exploding import (
     ACTIVATIONS,
@@ -66,21 +64,11 @@ def reference_clip_grad_norm(grads, max_norm):
 
 
 def _hint(got, case, probe, wrong_answers, part=None):
-    """The hint of the first wrong answer whose output (through ``probe``) equals ``got`` (or,
-    with ``part``, whose ``output[part]`` equals ``got[part]``)."""
-    for hint, wrong in wrong_answers:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                expected = plain(probe(wrong, *copy.deepcopy(case.args)))
-            mine = got if part is None else got[part]
-            if part is not None:
-                expected = expected[part]
-            if compare_values(mine, expected, (), 1e-6, 0.0) is None:
-                return f"\n  Hint: {hint}"
-        except Exception:  # noqa: BLE001 - a wrong answer that does not apply to this case
-            continue
-    return ""
+    """``"\n  Hint: ..."`` for the first wrong answer whose output through ``probe`` equals ``got``
+    (or, with ``part``, ``got[part]``): :func:`bplib.grading.matching_hint`."""
+    mistakes = [Mistake(hint, answer=wrong) for hint, wrong in wrong_answers]
+    found = matching_hint(mistakes, got, case.args, answer_of=probe, part=part, atol=0.0)
+    return f"\n  Hint: {found}" if found else ""
 
 
 # --- layer_gradient_norms -------------------------------------------------------------------------

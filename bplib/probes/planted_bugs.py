@@ -16,7 +16,7 @@ from bplib.layers import Linear, ReLU, Sigmoid, Tanh
 from bplib.network import Sequential
 
 __all__ = ["LINEAR_BUGS", "ACTIVATION_BUGS", "network_spec", "random_weights", "build_network",
-           "layer_kind"]
+           "layer_kind", "relu_margin"]
 
 
 class _TransposedWeightGradient(Linear):
@@ -179,3 +179,19 @@ def _disguised(cls, name):
     return type(name, (cls,), {"forward": forward, "backward": backward, "__module__": "bplib.layers",
                                "__qualname__": name, "__doc__": Linear.__doc__ if name == "Linear"
                                else None})
+
+
+def relu_margin(spec, weights, x):
+    """The smallest |pre-activation| entering a ReLU (inf without ReLUs): a kink closer than the
+    step h would make even a correct gradient disagree with finite differences."""
+    margin, h = np.inf, x
+    for i, item in enumerate(spec):
+        if item[0] == "linear":
+            W, b = weights[str(i)]
+            h = h @ W + b
+        else:
+            if item[0] == "relu":
+                margin = min(margin, float(np.abs(h).min()))
+            h = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+                 "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[item[0]](h)
+    return margin
