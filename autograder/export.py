@@ -3,8 +3,9 @@ export`` through :class:`SafeCsvExportPlugin`, which the course's nbgrader confi
 
 nbgrader's own CSV plugin writes rows with string formatting: a student id containing a comma
 and a line break forged an extra row, and one starting with ``=`` became a formula. Here the
-``csv`` module quotes every field that needs it and :func:`spreadsheet_safe` neutralises formula
-starts (OWASP, "CSV Injection").
+``csv`` module quotes every field (so a spreadsheet reading ``;`` as the separator, as German or
+French Excel does, cannot split one either) and :func:`spreadsheet_safe` neutralises formula starts
+(OWASP, "CSV Injection").
 """
 
 import csv
@@ -51,8 +52,9 @@ def rows(gb):
 
 def export(url, to):
     """Write the grades of every lesson and student as CSV (nbgrader's columns) with the csv
-    module: fields are quoted as needed, so a comma or a line break in a name cannot forge a row,
-    and text that spreadsheets would run as a formula is neutralised (:func:`spreadsheet_safe`)."""
+    module: every field is quoted (``csv.QUOTE_ALL``: a spreadsheet that splits unquoted fields on
+    its own separator, ";" in many locales, cannot shift columns), so a comma, a ";" or a line
+    break in a name cannot forge a row or a column, and text that spreadsheets would run as a formula is neutralised (:func:`spreadsheet_safe`)."""
     Path(to).parent.mkdir(parents=True, exist_ok=True)
     with Gradebook(url) as gb, open(to, "w", newline="", encoding="utf-8") as file:
         _write(file, gb)
@@ -62,7 +64,7 @@ def export(url, to):
 
 
 def _write(file, gradebook, lessons=(), students=()):
-    writer = csv.DictWriter(file, fieldnames=EXPORT_COLUMNS, quoting=csv.QUOTE_MINIMAL)
+    writer = csv.DictWriter(file, fieldnames=EXPORT_COLUMNS, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows(gradebook):
         if (lessons and row["assignment"] not in lessons) or (students and row["student_id"] not in students):
