@@ -5,7 +5,9 @@ Firefox, Safari), so a student opening the feedback offline sees formulas, not d
 Two steps around nbgrader's ``generate_feedback``: :class:`HideMath` (a preprocessor in the
 feedback's pipeline) replaces each formula of the markdown cells by a plain token the markdown
 renderer leaves alone; :func:`render` then puts the MathML in place of the tokens in the written
-page. A formula latex2mathml cannot convert is shown as its source, in ``<code>``.
+page, and removes the scripts nbconvert's template loads from the network (MathJax from
+cdnjs): the page needs none, and loads nothing from elsewhere. A formula latex2mathml cannot
+convert is shown as its source, in ``<code>``.
 """
 
 import hashlib
@@ -60,8 +62,14 @@ def mathml(tex, display):
         return f"<code>{html.escape(tex)}</code>"
 
 
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']?(?:https?:)?//[^>]*>\s*</script>", re.I)
+MATHJAX_CONFIG = re.compile(r"<script type=\"text/x-mathjax-config\">.*?</script>", re.S)
+
+
 def render(page, notebook):
-    """The HTML ``page`` with every token of ``notebook``'s markdown formulas replaced by MathML."""
+    """The HTML ``page`` with every token of ``notebook``'s markdown formulas replaced by MathML,
+    and no script loaded from the network."""
+    page = MATHJAX_CONFIG.sub("", EXTERNAL_SCRIPT.sub("", page))
     table = {}
     for cell in notebook.cells:
         if cell.cell_type == "markdown":

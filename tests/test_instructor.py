@@ -4,6 +4,7 @@ formats flagged, maths in the feedback offline, manual grades kept, one run at a
 nothing left after a killed run. The PostgreSQL gradebook is tested in test_postgres.py."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -134,6 +135,9 @@ def test_feedback_renders_maths_offline(graded):
     page = (graded["course"] / "autograder" / "feedback" / "alice" / LESSON / f"{LESSON}.html").read_text()
     assert "<math" in page and "BPCMATH" not in page
     assert "$$" not in page.split("<body", 1)[1]
+    # nothing is loaded from the network (nbconvert's template brings MathJax and require.js from cdnjs)
+    assert "cdnjs" not in page
+    assert not re.search(r"<script[^>]*\ssrc=[\"']?(?:https?:)?//", page, re.I)
 
 
 def test_manual_grades_are_kept_by_a_regrade_and_cleared_on_request(graded):
