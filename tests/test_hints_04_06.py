@@ -116,6 +116,9 @@ MESSAGES = [
     ("06-efficiency-and-scale", "count_forward_calls", "forgot nonlocal", ["nonlocal calls"]),
     ("06-efficiency-and-scale", "forward_flops", "one square matrix per layer",
      ["zip(sizes[:-1], sizes[1:])"]),
+    # timings predicted from one forward pass, not measured (red-team finding F7)
+    ("06-efficiency-and-scale", "time_gradients", "predicted from one forward pass",
+     ["ran the model's forward pass", "time the real computation"]),
 ]
 
 

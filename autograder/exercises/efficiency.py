@@ -211,6 +211,14 @@ def _time_compare(got, case):
     if not (math.isfinite(fd) and math.isfinite(bp) and fd > 0 and bp > 0):
         return f"times must be positive numbers of seconds; you returned ({fd!r}, {bp!r})"
     forward, parameters = got["forward_seconds"], case.expected["parameters"]
+    if got.get("forward_calls", 0) < 2 * parameters:
+        return (f"your time_gradients ran the model's forward pass {got.get('forward_calls', 0)} "
+                f"time(s), but one finite-difference gradient of all {parameters} parameters runs "
+                f"2P = {2 * parameters} of them: time the real computation (finite_difference_gradients "
+                "and backprop_gradients), do not predict it from one forward pass.")
+    if got.get("backward_calls", 0) < 1:
+        return ("your time_gradients never ran the model's backward pass: time a whole backprop "
+                "gradient (backprop_gradients: a forward pass AND a backward pass).")
     passes = fd / forward
     if fd < bp:
         return (f"finite differences ({fd:.2e} s) came out faster than backprop ({bp:.2e} s): did "

@@ -66,8 +66,23 @@ def fastest_seconds(fn, calls=40):
 
 
 def time_probe(time_gradients, sizes, batch, seed):
+    """What ``time_gradients`` returns, the fastest forward pass seen around it (seconds), and how
+    many forward and backward passes of the model it ran: the timings must come from real work."""
     model, loss, x, y = problem(sizes, batch, seed)
     forward = fastest_seconds(lambda: loss.forward(model.forward(x), y))
-    result = time_gradients(model, loss, x, y)
+    calls = {"forward": 0, "backward": 0}
+
+    def counted(name, method):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return method(*args, **kwargs)
+        return wrapper
+
+    model.forward, model.backward = counted("forward", model.forward), counted("backward", model.backward)
+    try:
+        result = time_gradients(model, loss, x, y)
+    finally:
+        del model.forward, model.backward
     forward = min(forward, fastest_seconds(lambda: loss.forward(model.forward(x), y)))
-    return {"result": result, "forward_seconds": forward}
+    return {"result": result, "forward_seconds": forward,
+            "forward_calls": calls["forward"], "backward_calls": calls["backward"]}
