@@ -9,8 +9,12 @@ How the grader calls the learner's functions (the *probes*) is learner-side code
 :mod:`bplib.probes`: it runs inside the sandbox and holds no expected values.
 """
 
+import dataclasses
 import functools
 import importlib
+
+# bplib's automatic differentiation computes any derivative these lessons ask for by hand
+AUTODIFF = ("bplib.autograd", "bplib.tensor")
 
 # lesson (nbgrader assignment name) -> module in this package
 LESSONS = {
@@ -29,14 +33,18 @@ LESSONS = {
 
 @functools.cache
 def exercises(lesson):
-    """The lesson's exercises by name (the grade_id of each graded test cell).
+    """The lesson's exercises by name (the grade_id of each graded test cell). A lesson module's
+    ``OFF_LIMITS`` (dotted names, e.g. whole modules such as ``"bplib.tensor"``) joins every one of
+    its exercises' ``implemented_by``.
 
     Raises KeyError for a lesson that is not in :data:`LESSONS`.
     """
     if lesson not in LESSONS:
         raise KeyError(f"unknown lesson {lesson!r}; the lessons are {', '.join(LESSONS)}")
     module = importlib.import_module(f"{__name__}.{LESSONS[lesson]}")
-    by_name = {exercise.name: exercise for exercise in module.EXERCISES}
+    extra = tuple(getattr(module, "OFF_LIMITS", ()))
+    by_name = {exercise.name: dataclasses.replace(exercise, implemented_by=exercise.implemented_by + tuple(
+        name for name in extra if name not in exercise.implemented_by)) for exercise in module.EXERCISES}
     if len(by_name) != len(module.EXERCISES):
         raise ValueError(f"{lesson}: two exercises share a name")
     return by_name

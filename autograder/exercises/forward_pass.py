@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from autograder.exercises import AUTODIFF
 from bplib.grading import Case, Exercise, Mistake, compare_values, plain
 from bplib.layers import sigmoid as stable_sigmoid
 from bplib.losses import log_softmax
@@ -433,6 +434,9 @@ CROSS_ENTROPY_FROM_SCORES = Exercise(
                 "-s_y + log(sum_j exp(s_j)).",
                 lambda s, y: -reference_loss_from_scores(s, y)))))
 
+
+# bplib's automatic differentiation computes any derivative asked for here by hand
+OFF_LIMITS = AUTODIFF
 
 EXERCISES = [SIGMOID, RELU, DENSE_FORWARD, MLP_FORWARD, SOFTMAX, CROSS_ENTROPY,
              CROSS_ENTROPY_FROM_SCORES]
