@@ -2,12 +2,12 @@
 (``python -I child.py``), so it imports nothing from the autograder package (the sandbox does not
 contain it: no answer keys in here).
 
-It reads one pickled request from stdin::
-
-    {"cells": [[cell_id, source], ...],         # setup cells, the student's answers and own cells
-     "exercises": [[name, interface, [args, args, ...]], ...]}
-
-where ``interface`` says how to call the student's code, without expected values::
+It reads two pickled messages from stdin: first the cells, ``{"cells": [[cell_id, source], ...]}``
+(setup cells, the student's answers and own cells), which it runs; then, once it has said
+``cells-done``, the checks, ``{"exercises": [[name, interface, [args, args, ...]], ...]}``. So no
+input of a check exists in this process while the student's cells run (none can be worked on
+ahead, out of the checks' CPU-time accounting). ``interface`` says how to call the student's code,
+without expected values::
 
     {"needs": [name, ...], "probe": "bplib.probes.<module>:<function>" or None,
      "strict_floats": bool, "implemented_by": [dotted bplib name, ...]}
@@ -16,6 +16,7 @@ It runs the cells in order, then calls each exercise's probe on each case's inpu
 JSON lines to its original stdout (the student's prints go to /dev/null)::
 
     {"event": "cell-start", "id": ...}  then  {"event": "cell", "id": ..., "status": "ok" | "error", ...}
+    {"event": "cells-done"}                                # now send the checks
     {"event": "exercise", "name": ...}                     # before the first case of an exercise
     {"event": "missing", "name": ..., "names": [...]}      # a needed name is not defined
     {"event": "case", "name": ..., "index": i, "status": "ok" | "error" | "forbidden", "value": ...}
@@ -70,19 +71,35 @@ def load_probe(name):
     return getattr(importlib.import_module(module), function)
 
 
+def _confine():
+    """Landlock's signal scope (autograder/confine.py, beside this file): the student's code
+    cannot signal this process's parent, whose death would end this process a moment later."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
+    if os.path.exists(path):
+        spec = importlib.util.spec_from_file_location("_bpcourse_confine", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.scope_signals()
+
+
 def main():
-    request = pickle.loads(sys.stdin.buffer.read())
+    _confine()
+    requests = os.fdopen(os.dup(0), "rb")
+    cells = pickle.load(requests)["cells"]
     results = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the student's prints and warnings go nowhere
     os.dup2(devnull, 2)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     sys.stdin = open(os.devnull)
 
     def send(**event):
         results.write(json.dumps(event, allow_nan=False) + "\n")
 
     namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
-    for cell_id, source in request["cells"]:
+    for cell_id, source in cells:
         send(event="cell-start", id=cell_id)
         filename = f"<cell {cell_id}>"
         try:
@@ -95,7 +112,8 @@ def main():
 
     from bplib.grading import Case, Exercise, run_case
 
-    for name, interface, cases in request["exercises"]:
+    send(event="cells-done")
+    for name, interface, cases in pickle.load(requests)["exercises"]:
         send(event="exercise", name=name)
         exercise = Exercise(name, tuple(interface["needs"]), None, load_probe(interface["probe"]),
                             strict_floats=bool(interface["strict_floats"]),

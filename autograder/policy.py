@@ -85,3 +85,33 @@ def uses_of(source, implemented_by):
                    if _covers(reference, forbidden)})
     grader = any(name == GRADER_PACKAGE or name.startswith(GRADER_PACKAGE + ".") for name in names)
     return used, grader
+
+
+# Ways to reach the grader's objects inside the student's own process (frames, classes, closures,
+# the garbage collector): an answer has no need of them, a forged one may.
+INTROSPECTION = ("sys._getframe", "sys._current_frames", "inspect", "gc", "ctypes", "f_locals",
+                 "f_back", "f_globals", "__mro__", "__subclasses__", "__closure__", "__globals__",
+                 "tb_frame", "gi_frame", "cr_frame")
+
+
+def introspection(source):
+    """The introspection tools ``source`` names (see :data:`INTROSPECTION`), sorted."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    aliases, _ = _aliases(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in INTROSPECTION:
+            found.add(node.attr)
+        dotted = _dotted(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
+        head, _, rest = (dotted or "").partition(".")
+        if head in aliases:  # a name the source imported (not any variable called gc)
+            resolved = aliases[head] + (f".{rest}" if rest else "")
+            found.update(name for name in INTROSPECTION
+                         if resolved == name or resolved.startswith(name + "."))
+    for module in aliases.values():
+        if module.split(".")[0] in ("inspect", "gc", "ctypes"):
+            found.add(module.split(".")[0])
+    return sorted(found)

@@ -20,7 +20,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,11 +67,12 @@ class TrustedGrade:
 
 
 class ChildDied(Exception):
-    """The child stopped during ``step`` (a cell, an exercise, "start"), for ``reason``."""
+    """The child stopped during ``step`` (a cell, an exercise, "start"), for ``reason``;
+    ``last_cell``: the last of the student's cells it had started (None before any)."""
 
-    def __init__(self, step, reason):
+    def __init__(self, step, reason, last_cell=None):
         super().__init__(f"{step}: {reason}")
-        self.step, self.reason = step, reason
+        self.step, self.reason, self.last_cell = step, reason, last_cell
 
 
 class _Stopped(Exception):
@@ -134,7 +137,14 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
                 failed_steps[step] = died.reason
                 pending.remove(step)
                 grade.flags.append(f"exercise {step}: the student's code {died.reason}")
-            else:  # the child died while starting or between steps
+            elif died.last_cell is not None and died.last_cell not in skip_cells:
+                # it died between steps, right after a cell ran: a cell that kills its own process
+                # (e.g. its parent, whose death then takes it down) does so a moment late
+                skip_cells.add(died.last_cell)
+                grade.cell_errors[died.last_cell] = died.reason
+                grade.flags.append(f"cell {died.last_cell}: the grading process {died.reason} right "
+                                   "after it ran; it was skipped")
+            else:  # the child died while starting, before any cell
                 for name in pending:
                     failed_steps[name] = died.reason
                 grade.flags.append(f"the grading process {died.reason}")
@@ -160,8 +170,19 @@ def grade_cells(lesson, cells, seed=None, timeouts=None, limits=None, insecure=F
         if called:
             grade.flags.append(f"{name}: the student's code called {', '.join(called)[:300]} "
                                "(the course's policy: 0 points)")
-    _apply_policy(grade, definitions, answers)
+    _apply_policy(grade, definitions, answers,
+                  [(cid, src) for cid, src in cells if str(cid).startswith("student-")])
+    grade.flags = [inert_text(flag) for flag in grade.flags]
+    for result in grade.results.values():
+        result.message = inert_text(result.message)
     return grade
+
+
+def inert_text(text):
+    """``text`` without control or format characters but line breaks: a message may quote what a
+    student's code printed or raised, and terminal escapes (colours, cursor moves) or bidirectional
+    overrides in it must not change how the grader's own words look."""
+    return "".join(c for c in str(text) if c == "\n" or unicodedata.category(c)[0] != "C")
 
 
 def _answer_sources(cells):
@@ -174,9 +195,26 @@ def _answer_sources(cells):
     return answers
 
 
-def _apply_policy(grade, definitions, answers):
+def _apply_policy(grade, definitions, answers, own_cells=()):
     """An answer that uses bplib's own implementation of its exercise, or imports the grader's
-    package, scores 0 for that exercise, with a flag (:mod:`autograder.policy`)."""
+    package, scores 0 for that exercise, with a flag (:mod:`autograder.policy`). A cell of the
+    student's own that uses such a name, and any answer or own cell that uses introspection, are
+    flagged for the instructor to look at (no points change)."""
+    all_names = {name for exercise in definitions.values() for name in exercise.implemented_by}
+    for cell_id, source in own_cells:
+        used, grader = policy.uses_of(source, all_names)
+        if used:
+            grade.flags.append(f"cell {cell_id} (the student's own) uses {', '.join(used)[:200]}, bplib's "
+                               "own version of an exercise: check whether an answer relies on it")
+        tools = policy.introspection(source)
+        if tools:
+            grade.flags.append(f"cell {cell_id} (the student's own) uses introspection "
+                               f"({', '.join(tools)}), which can read the grader's objects: look at it")
+    for name, sources in answers.items():
+        tools = sorted({t for source in sources for t in policy.introspection(source)})
+        if tools and name in definitions:
+            grade.flags.append(f"{name}: the answer uses introspection ({', '.join(tools)}), which "
+                               "can read the grader's objects: look at it")
     for name, exercise in definitions.items():
         used, grader = set(), False
         for source in answers.get(name, []):
@@ -225,7 +263,8 @@ def _run_child(request, timeouts, limits, deadline, isolated=True):
     """Start the sandboxed child, feed it ``request``, yield its events; raise ChildDied."""
     workdir = tempfile.mkdtemp(prefix="bpcourse-child-")
     inside = f"{sandbox.INSIDE}/child.py"
-    policy = sandbox.Policy(files={str(CHILD): inside}, insecure=not isolated,
+    files = {str(CHILD): inside, str(CHILD.parent / "confine.py"): f"{sandbox.INSIDE}/confine.py"}
+    policy = sandbox.Policy(files=files, insecure=not isolated,
                             limits=limits or sandbox.Limits(cpu_seconds=int(timeouts.total) + 5))
     command = sandbox.command_line(policy, [sys.executable, "-I", inside if isolated else str(CHILD)])
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=workdir,
@@ -233,9 +272,10 @@ def _run_child(request, timeouts, limits, deadline, isolated=True):
     step = "start"
     step_deadline = [time.monotonic() + timeouts.start]  # read by _lines as the step changes
     clock = {}  # exercise name -> CPU seconds of the child when its current case began
+    last_cell = None
     try:
-        process.stdin.write(pickle.dumps(request))
-        process.stdin.close()
+        process.stdin.write(pickle.dumps({"cells": request["cells"]}))
+        process.stdin.flush()
         for line in _lines(process, lambda: min(step_deadline[0], deadline)):
             try:
                 event = json.loads(line)
@@ -246,6 +286,14 @@ def _run_child(request, timeouts, limits, deadline, isolated=True):
             kind = event.get("event")
             if kind == "cell-start":
                 step, step_deadline[0] = f"cell {event.get('id')}", time.monotonic() + timeouts.cell
+                last_cell = str(event.get("id"))
+                continue
+            if kind == "cells-done" and not process.stdin.closed:
+                # the checks' inputs only now: a writer thread, so a child that does not read
+                # them cannot block the grader (its deadline still applies)
+                step, step_deadline[0] = "start", time.monotonic() + timeouts.start
+                threading.Thread(target=_send_and_close, daemon=True, args=(
+                    process.stdin, pickle.dumps({"exercises": request["exercises"]}))).start()
                 continue
             if kind == "exercise":
                 step, step_deadline[0] = str(event.get("name")), time.monotonic() + timeouts.exercise
@@ -259,14 +307,22 @@ def _run_child(request, timeouts, limits, deadline, isolated=True):
             if kind == "end":
                 return
             yield event
-        raise ChildDied(step, _death_reason(process))
+        raise ChildDied(step, _death_reason(process), last_cell)
     except _Stopped as stop:
-        raise ChildDied(step, str(stop)) from None
+        raise ChildDied(step, str(stop), last_cell) from None
     except BrokenPipeError:
-        raise ChildDied(step, _death_reason(process)) from None
+        raise ChildDied(step, _death_reason(process), last_cell) from None
     finally:
         _kill(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _send_and_close(stream, data):
+    try:
+        stream.write(data)
+        stream.close()
+    except (OSError, ValueError):  # the child died or was killed
+        pass
 
 
 def _lines(process, deadline):

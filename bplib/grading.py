@@ -251,8 +251,10 @@ class Tripwire:
     A class stands for every function defined in its body. Implemented with ``sys.setprofile``
     (Python's profiling hook: one callback per Python-level call), so it is only installed for
     exercises that have ``implemented_by`` names. It sees calls however the function was reached
-    (imported, looked up with getattr, passed around); code that removes the hook or reloads
-    bplib's modules escapes it, which is why the grader also looks at the answer's source.
+    (imported, looked up with getattr, passed around), in this thread and in threads started
+    while it is active; code that removes the hook, reloads bplib's modules or runs in a thread
+    started earlier escapes it, which is why the grader also reads the source of the answers and
+    of the student's own cells.
     """
 
     def __init__(self, names):
@@ -263,9 +265,12 @@ class Tripwire:
 
     def __enter__(self):
         if self.names:
+            import threading
+
             self._codes = _code_objects(self.names)
             self._previous = sys.getprofile()
             sys.setprofile(self._hook)
+            threading.setprofile(self._hook)  # threads started while it is active too
         return self
 
     def _hook(self, frame, event, arg):
@@ -276,12 +281,16 @@ class Tripwire:
 
     def __exit__(self, *exc):
         if self.names:
+            import threading
+
             sys.setprofile(self._previous)
+            threading.setprofile(None)
         return False
 
 
 def _code_objects(names):
-    """{code object: dotted name} of every function ``names`` stand for."""
+    """{code object: dotted name} of every function ``names`` stand for: a function or method
+    itself; every function in a class's body; every function and class defined in a module."""
     import importlib
     import inspect
 
@@ -297,12 +306,18 @@ def _code_objects(names):
                 break
         for part in parts:
             target = getattr(target, part)
-        functions = ([v for v in vars(target).values() if inspect.isfunction(v)]
-                     if inspect.isclass(target) else [target])
-        for function in functions:
-            function = inspect.unwrap(function)
-            if hasattr(function, "__code__"):
-                codes[function.__code__] = name
+        if inspect.ismodule(target):
+            members = [v for v in vars(target).values()
+                       if (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == target.__name__]
+        else:
+            members = [target]
+        for member in members:
+            functions = ([v for v in vars(member).values() if inspect.isfunction(v)]
+                         if inspect.isclass(member) else [member])
+            for function in functions:
+                function = inspect.unwrap(function)
+                if hasattr(function, "__code__"):
+                    codes[function.__code__] = name
     return codes
 
 
