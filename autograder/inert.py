@@ -17,12 +17,15 @@ lesson, never from the submission (:mod:`autograder.submission`). nbconvert's ow
 headings, tables, images and MathML from the feedback page.
 """
 
+import json
+
 import nbformat
 
 SAFE_TYPES = {"text/plain", "image/png", "image/jpeg", "image/gif"}
 MAX_TEXT_CHARS = 100_000
 MAX_IMAGE_BYTES = 2 * 1024 ** 2
 MAX_OUTPUTS = 50
+MAX_NOTEBOOK_OUTPUT_CHARS = 20_000_000  # all outputs of a notebook, as JSON text
 
 
 def _truncate(text):
@@ -70,13 +73,23 @@ def clean_output(output):
 
 def clean_notebook(nb):
     """Replace every code cell's outputs by their inert, bounded versions (in place); drop
-    attachments and any cell type other than markdown and code. Returns ``nb``."""
+    attachments and any cell type other than markdown and code; past
+    :data:`MAX_NOTEBOOK_OUTPUT_CHARS` in all, outputs are dropped. Returns ``nb``."""
+    total = 0
     for cell in nb.cells:
         cell.pop("attachments", None)
         if cell.get("cell_type") != "code":
             continue
         outputs = [clean_output(o) for o in list(cell.get("outputs", []))[:MAX_OUTPUTS]]
-        cell["outputs"] = [o for o in outputs if o is not None]
+        kept = []
+        for output in (o for o in outputs if o is not None):
+            total += len(json.dumps(output))
+            if total > MAX_NOTEBOOK_OUTPUT_CHARS:
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                    "[the grader keeps 20 MB of output per notebook; the rest was removed]\n")))
+                break
+            kept.append(output)
+        cell["outputs"] = kept
         if len(cell.get("outputs", [])) >= MAX_OUTPUTS:
             cell["outputs"].append(nbformat.v4.new_output(
                 "stream", name="stdout",

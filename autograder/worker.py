@@ -35,9 +35,14 @@ import nbformat
 from autograder import gradebook, inert, notebooks, offline_math, results, sandbox, submission, trusted
 from autograder.course import nbgrader_config, release_notebook
 from bplib.checks import VERDICTS_VARIABLE
+from bplib.grading import not_implemented, render_block
 
 KERNEL_NAME = "bpcourse-sandbox"
 SKIP_TAG = "skip-execution"  # nbclient's tag for cells it must not run
+# The student id inside a worker's private nbgrader course (one submission at a time): nbgrader
+# matches its folders with regular expressions that a real id with a newline or a "/"-like
+# character breaks, so its run sees this name; the grader records under the real id.
+ALIAS = "submission"
 
 _WORKER = {}
 
@@ -59,7 +64,7 @@ def start(stage, insecure=False):
     verdicts_file.write_text("{}")
     isolated = sandbox.capabilities().isolated  # --insecure only matters where it is not
     inside = f"{sandbox.INSIDE}/verdicts.json"
-    policy = sandbox.Policy(kernel=True, log=str(home / "kernels.log"), insecure=not isolated,
+    policy = sandbox.Policy(kernel=True, insecure=not isolated,  # each kernel logs beside its sockets
                             files={str(verdicts_file): inside},
                             env={"NBGRADER_EXECUTION": "autograde", "BPCOURSE_HEADLESS": "1",
                                  VERDICTS_VARIABLE: inside if isolated else str(verdicts_file)},
@@ -80,19 +85,19 @@ def grade(student, lesson, root, notebook_name, notebook, timestamp, flags, time
     home = _WORKER["home"]
     course = home / "course"
     try:
-        return _grade(student, lesson, Path(root), notebook_name, notebook, timestamp, list(flags),
+        return _grade(lesson, Path(root), notebook_name, notebook, timestamp, list(flags),
                       course, timeouts)
     except submission.SubmissionError as error:
         return {"error": str(error)}
     finally:
         kill_leftovers()
         for path in (course / "submitted", course / "autograded", course / "feedback"):
-            shutil.rmtree(path / student, ignore_errors=True)
+            shutil.rmtree(path / ALIAS, ignore_errors=True)
         for leftover in _WORKER["runtime"].iterdir():
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
 
 
-def _grade(student, lesson, root, notebook_name, notebook, timestamp, flags, course, timeouts):
+def _grade(lesson, root, notebook_name, notebook, timestamp, flags, course, timeouts):
     released = notebooks.read(release_notebook(lesson, root))
     loaded = submission.load(notebook, notebook_name, lesson, released)
     flags += loaded.flags
@@ -104,7 +109,7 @@ def _grade(student, lesson, root, notebook_name, notebook, timestamp, flags, cou
                                    "grader's checks fail (an edited output, or code changed after)")
 
     db = _course_copy(course, lesson, root)
-    target = course / "submitted" / student / lesson
+    target = course / "submitted" / ALIAS / lesson
     target.mkdir(parents=True, exist_ok=True)
     rebuilt = loaded.notebook
     for cell in rebuilt.cells:  # what hung or crashed the trusted run is not run again
@@ -124,11 +129,11 @@ def _grade(student, lesson, root, notebook_name, notebook, timestamp, flags, cou
     watchdog.start()
     started = time.monotonic()
     try:
-        run = api.autograde(lesson, student, force=True, create=True)
+        run = api.autograde(lesson, ALIAS, force=True, create=True)
     finally:
         watchdog.cancel()
-    autograded = course / "autograded" / student / lesson / f"{lesson}.ipynb"
-    in_kernel = _in_kernel_scores(db, lesson, student)
+    autograded = course / "autograded" / ALIAS / lesson / f"{lesson}.ipynb"
+    in_kernel = _in_kernel_scores(db, lesson, ALIAS)
     if not run["success"] or not autograded.is_file():
         killed = time.monotonic() - started >= budget
         result["flags"].append("nbgrader's run of the notebook did not finish ("
@@ -138,17 +143,18 @@ def _grade(student, lesson, root, notebook_name, notebook, timestamp, flags, cou
         if not autograded.is_file():
             notebooks.write(rebuilt, autograded)
     _compare(result, in_kernel, notebooks.read(autograded))
-    _annotate(autograded, result, verdict.skipped_cells)
-    gradebook.record(f"sqlite:///{db}", lesson, student, result, timestamp)
-    feedback = api.generate_feedback(lesson, student, force=True)
+    _annotate(autograded, result, verdict.skipped_cells,
+              {name: v["needs"] for name, v in verdicts(lesson, result).items()})
+    gradebook.record(f"sqlite:///{db}", lesson, ALIAS, result, timestamp)
+    feedback = api.generate_feedback(lesson, ALIAS, force=True)
     if not feedback["success"]:
         result["flags"].append("nbgrader could not generate the feedback HTML")
-    for page in (course / "feedback" / student / lesson).glob("*.html"):
+    for page in (course / "feedback" / ALIAS / lesson).glob("*.html"):
         page.write_text(offline_math.render(page.read_text(encoding="utf-8"), notebooks.read(autograded)),
                         encoding="utf-8")
     files = {}
     for kind, folder in (("autograded", autograded.parent),
-                         ("feedback", course / "feedback" / student / lesson)):
+                         ("feedback", course / "feedback" / ALIAS / lesson)):
         if folder.is_dir():
             for path in folder.iterdir():
                 if path.is_file() and not path.is_symlink():
@@ -250,8 +256,10 @@ def _compare(result, in_kernel, autograded):
                                f"({why}); the trusted check passed and its score is recorded")
 
 
-def _annotate(path, result, skipped):
-    """Append the trusted verdict to each test cell, note skipped cells, make outputs inert."""
+def _annotate(path, result, skipped, needs):
+    """Each test cell shows the trusted verdict in place of what nbgrader's run printed there (a
+    kernel that ran student code can draw anything, a green tick included); skipped cells say so;
+    every output is made inert. ``needs``: {exercise: the names its stub message lists}."""
     nb = notebooks.read(path)
     for cell in nb.cells:
         meta = notebooks.nbgrader_meta(cell) or {}
@@ -263,13 +271,24 @@ def _annotate(path, result, skipped):
                 "stopped the process, so its definitions are missing below\n")))
         verdict = result["cells"].get(meta.get("grade_id")) if meta.get("grade") else None
         if verdict is not None:
-            mark = "\u2714" if verdict["score"] == verdict["max_score"] else "\u2718"
-            cell.outputs.append(nbformat.v4.new_output(
-                "stream", name="stdout",
-                text=f"\n[grader, checked outside your notebook] {mark} "
-                     f"{verdict['score']:g}/{verdict['max_score']:g}\n{verdict['message']}\n"))
+            cell.outputs = _verdict_outputs(verdict, needs.get(meta["grade_id"], [meta["grade_id"]]))
     inert.clean_notebook(nb)
     notebooks.write(nb, path)
+
+
+def _verdict_outputs(verdict, needs):
+    """The trusted verdict as a test cell's outputs, as the learner's kernel shows a check
+    (bplib.grading): a tick, the compact failure block, or the stub's one line; then whose it is."""
+    header = nbformat.v4.new_output("stream", name="stdout", text=(
+        f"[grader, checked outside your notebook] {verdict['score']:g}/{verdict['max_score']:g}\n"))
+    if verdict["score"] == verdict["max_score"]:
+        return [nbformat.v4.new_output("stream", name="stdout", text=verdict["message"] + "\n"), header]
+    if verdict.get("not_implemented"):
+        stub = not_implemented(needs)
+        return [nbformat.v4.new_output("error", ename="NotImplementedError", evalue=str(stub),
+                                       traceback=stub._render_traceback_()), header]
+    return [nbformat.v4.new_output("error", ename="ExerciseFailed", evalue=verdict["message"][:5000],
+                                   traceback=render_block(verdict["message"][:5000])), header]
 
 
 def kill_leftovers():
