@@ -7,8 +7,11 @@ A Jupyter kernel must create its IPC sockets in a host directory bound read-writ
 sandbox; without this, student code could also fill that directory (host disk) with files. With
 Landlock (Linux 5.13+) the rules are: beneath SOCKETS_DIR only sockets may be created and removed;
 beneath /tmp and /dev (the sandbox's own tmpfs mounts) anything; everywhere else no writes (those
-mounts are read-only anyway). Without Landlock it runs COMMAND unchanged and the directory is
-bounded only by the file-size limit and the notebook's time limit (docs/instructor.md).
+mounts are read-only anyway). A kernel (``-m ipykernel_launcher``) then adds a second layer once
+it has bound its sockets, before any student code runs: no socket file may be made anywhere, so
+the folder cannot be filled with socket files either. Without Landlock it runs COMMAND unchanged
+and the directory is bounded only by the file-size limit and the notebook's time limit
+(docs/instructor.md).
 """
 
 import ctypes
@@ -35,7 +38,11 @@ class _PathBeneath(ctypes.Structure):
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
 
 
 def _libc():
@@ -85,12 +92,66 @@ def restrict(sockets, free=("/tmp", "/dev")):
     return True
 
 
+def scope_signals():
+    """Landlock ABI 6+: no signal to a process outside this sandbox's Landlock domain, its own
+    parent (bwrap) included. So code that kills its parent cannot make the grader's process die a
+    moment later, after the grader has moved on. False without it."""
+    abi = landlock_abi()
+    if abi < 6:
+        return False
+    libc = _libc()
+    attr = _RulesetAttr(0, 0, SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET)
+    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr),
+                                  ctypes.c_size_t(ctypes.sizeof(_RulesetAttr)), ctypes.c_uint32(0)),
+                     "landlock_create_ruleset")
+    try:
+        _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        _check(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
+               "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return True
+
+
+def forbid_sockets():
+    """A second Landlock layer: no socket files anywhere from now on (a kernel calls it once it
+    has made its own), so the socket folder cannot be filled with them either."""
+    abi = landlock_abi()
+    if not abi:
+        return False
+    libc = _libc()
+    attr = _RulesetAttr(MAKE_SOCK)
+    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8),
+                                  ctypes.c_uint32(0)), "landlock_create_ruleset")
+    try:
+        _check(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
+               "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return True
+
+
+def run_kernel(argv):
+    """ipykernel's launcher in steps: make the kernel (it binds its sockets), forbid any further
+    socket file, then serve."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(argv)
+    forbid_sockets()
+    scope_signals()
+    app.start()
+
+
 def main(argv):
     sockets, separator, *command = argv
     if separator != "--" or not command:
         sys.exit("usage: confine.py SOCKETS_DIR -- COMMAND ...")
     restrict(sockets)
-    if command[:2] == [sys.executable, "-I"] and len(command) > 3 and command[2] == "-m":
+    if command[:4] == [sys.executable, "-I", "-m", "ipykernel_launcher"]:
+        sys.argv = ["ipykernel_launcher", *command[4:]]
+        run_kernel(command[4:])
+    elif command[:2] == [sys.executable, "-I"] and len(command) > 3 and command[2] == "-m":
         sys.argv = [command[3], *command[4:]]
         runpy.run_module(command[3], run_name="__main__", alter_sys=True)
     else:

@@ -70,7 +70,8 @@ class Policy:
     grader's verdicts); ``sockets``: a host directory bound read-write at :data:`SOCKETS`, for a
     Jupyter kernel's IPC sockets (Landlock lets it hold sockets only); ``kernel``: the command is a
     Jupyter kernel whose ``-f CONNECTION_FILE`` argument is copied in (ports and key kept, the
-    sockets moved to :data:`SOCKETS`); ``log``: a host file for the command's stdout and stderr;
+    sockets moved to :data:`SOCKETS`); ``log``: a host file for the command's stdout and stderr (a
+    kernel without one gets its own, beside its sockets' folder, removed with it);
     ``env``: extra environment variables; ``insecure``: run without bwrap (limits only).
     """
     files: dict = field(default_factory=dict)
@@ -318,6 +319,11 @@ def run(policy, command):
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with whoever started us
+    data_fds = []
+    if policy.kernel:
+        data_fds.append((_data_fd(_kernel_connection(policy, command)), KERNEL_CONNECTION))
+        if policy.sockets and not policy.log:  # a log of its own, beside its sockets' folder
+            policy.log = policy.sockets.rstrip("/") + ".log"
     if policy.log:
         fd = os.open(policy.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         os.dup2(fd, 1)
@@ -328,9 +334,6 @@ def run(policy, command):
         _set_process_limit(policy.limits, False)
         os.execve(command[0], command, {**os.environ, **environment(policy), "HOME": os.getcwd(),
                                         "TMPDIR": os.getcwd(), "MPLCONFIGDIR": os.getcwd()})
-    data_fds = []
-    if policy.kernel:
-        data_fds.append((_data_fd(_kernel_connection(policy, command)), KERNEL_CONNECTION))
     if policy.sockets:  # Landlock keeps it to sockets (confine.py runs first, inside)
         policy.files = {**policy.files, str(CONFINE): f"{INSIDE}/confine.py"}
     bwrap = shutil.which("bwrap")

@@ -4,6 +4,7 @@ attack, and what is allowed to still work. The attacks that succeeded against th
 host outside the allowlist, the answer keys."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -336,3 +337,44 @@ def test_without_bubblewrap_grading_refuses_with_an_install_hint(monkeypatch):
     caps = sandbox.capabilities()
     monkeypatch.setattr(sandbox, "_CAPABILITIES", None)
     assert not caps.isolated and "apt-get install bubblewrap" in caps.describe()
+
+
+@pytest.mark.skipif(not confine.landlock_abi(), reason="Landlock is not available")
+def test_a_sandboxed_kernel_runs_and_cannot_make_socket_files(tmp_path, monkeypatch):
+    """The kernel as grading starts it (autograder/worker.py): it answers, and once it has bound its
+    own sockets no socket file can be made, in its socket folder or anywhere (red-team finding:
+    7,400 socket inodes a second in the host folder)."""
+    import json as json_module
+
+    from jupyter_client import KernelManager
+
+    spec = tmp_path / "jupyter" / "kernels" / "sandboxed"
+    spec.mkdir(parents=True)
+    argv = sandbox.command_line(sandbox.Policy(kernel=True), [
+        sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    (spec / "kernel.json").write_text(json_module.dumps(
+        {"argv": argv, "display_name": "s", "language": "python", "interrupt_mode": "message"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    sockets = Path(tempfile.mkdtemp(prefix="bpck-"))
+    manager = KernelManager(kernel_name="sandboxed", transport="ipc", ip=str(sockets / "kernel"))
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        seen = []
+        client.execute_interactive(textwrap.dedent(f"""
+            import os, socket
+            for path in ("{sandbox.SOCKETS}/extra", "/tmp/extra"):
+                try:
+                    socket.socket(socket.AF_UNIX).bind(path)
+                    print("MADE", path)
+                except OSError:
+                    print("refused")
+            print("uid", os.getuid() != 0)
+        """), output_hook=lambda msg: seen.append(msg["content"].get("text", "")), timeout=60)
+        assert "".join(seen).split() == ["refused", "refused", "uid", "True"], seen
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
