@@ -28,7 +28,7 @@ from pathlib import Path
 from autograder import files, gradebook, notebooks, pool, results, runs, sandbox, worker
 from autograder.course import REPO, CourseError, nbgrader_config, release_notebook, source_notebook
 
-MAX_STUDENT_ID = 200
+MAX_STUDENT_ID = 128  # nbgrader's gradebook stores student ids as VARCHAR(128)
 
 
 def discover(submissions, lesson):
@@ -45,7 +45,10 @@ def discover(submissions, lesson):
         if more:
             raise CourseError(f"{submissions} holds more than 100,000 entries")
         for name, info in listed:
-            if name.startswith("."):
+            problem = _unusable_id(name)
+            if problem:
+                skipped[name] = problem
+            elif name.startswith("."):
                 skipped[name] = ("hidden (the name starts with '.'); nbgrader does not treat it as a "
                                  "student either: rename it to grade it")
             elif files.stat.S_ISLNK(info.st_mode):
@@ -70,6 +73,18 @@ def discover(submissions, lesson):
     return students, skipped
 
 
+def _unusable_id(name):
+    """Why a folder name cannot be a student id in the gradebook, or ""."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid UTF-8 text, which the gradebook cannot store: rename it"
+    if len(name) > MAX_STUDENT_ID:
+        return (f"the name is {len(name)} characters long; the gradebook stores student ids of at most "
+                f"{MAX_STUDENT_ID}: rename it")
+    return ""
+
+
 def student_id_flags(student):
     """Flags for a student id that would be dangerous in a spreadsheet or a CSV row."""
     flags = []
@@ -80,8 +95,9 @@ def student_id_flags(student):
         flags.append(f"the student id {files._printable(student)!s} starts with "
                      f"{student[:1]!r}, which spreadsheets read as a formula (the CSV export "
                      "neutralises it)")
-    if len(student) > MAX_STUDENT_ID:
-        flags.append(f"the student id is {len(student)} characters long")
+    if ";" in student:
+        flags.append(f"the student id {files._printable(student)!s} contains ';', a column separator "
+                     "in some spreadsheets (the CSV export quotes every field)")
     return flags
 
 
@@ -164,7 +180,13 @@ def _record(out, root, config, url, lesson, student, outcome, timestamp, flags, 
                         if name.startswith(kind + "/")}
             if contents:
                 _replace_tree(contents, Path(root) / directory / student / lesson)
-    kept = gradebook.record(url, lesson, student, result, timestamp, reset_manual=reset_manual)
+    try:
+        kept = gradebook.record(url, lesson, student, result, timestamp, reset_manual=reset_manual)
+    except Exception as error:  # noqa: BLE001 - one student's record must not stop the batch
+        out["skipped"][student] = (f"graded, but the gradebook refused the record "
+                                   f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        log(f"  {files._printable(student)}: NOT RECORDED: {out['skipped'][student]}")
+        return
     out["manual_grades_kept"] += kept
     if kept:
         result["flags"].append(f"{kept} manual grade(s) from the formgrader kept")
@@ -220,4 +242,5 @@ def main(args):
         print(json.dumps(out, indent=1))
     else:
         print(format_summary(out))
-    return 0 if all(r["status"] == "graded" for r in out["students"].values()) else 1
+    recorded_all = not any(reason.startswith("graded, but") for reason in out["skipped"].values())
+    return 0 if recorded_all and all(r["status"] == "graded" for r in out["students"].values()) else 1
