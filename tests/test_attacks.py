@@ -170,6 +170,16 @@ def build(course, host_socket):
         f"display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(\"{PAYLOAD}\")</script></svg>'))\n"
         f"display(Javascript('alert(\"{PAYLOAD}\")'))\n"
         f"display(Markdown('<img src=x onerror=\"alert(\\'{PAYLOAD}\\')\">'))")))
+    # bounded work: one display shown 400 times then updated with 1 MB (nbclient copies the update
+    # into every copy); 100 cells of 1 MB each; 17 MB written to the kernel's log
+    submit("display_flood", after_setup(filled_in(LESSON, root=course), code(
+        "from IPython.display import display, update_display\n"
+        "for _ in range(400):\n    display({'text/plain': 'x'}, raw=True, display_id='amp')\n"
+        "update_display({'text/plain': 'A' * 1_000_000}, raw=True, display_id='amp')")))
+    submit("output_volume", after_setup(filled_in(LESSON, root=course),
+                                        *[code("print('B' * 1_000_000)") for _ in range(100)]))
+    submit("log_flood", after_setup(filled_in(LESSON, root=course), code(
+        "import os\nfor _ in range(17):\n    os.write(2, b'x' * 2 ** 20)")))
     # kind 6: names a spreadsheet runs, and a name that forges a CSV row
     submit('=HYPERLINK("evil.example","click")', filled_in(LESSON, root=course))
     submit("mallory,\nforged-student,01-forward-pass", filled_in(LESSON, root=course))
@@ -285,6 +295,20 @@ def test_kind_6_the_csv_export_is_spreadsheet_safe(graded, tmp_path):
     assert not any(value.startswith(("=", "+", "@")) for row in rows for value in row.values())
     assert "formula" in flags(graded, '=HYPERLINK("evil.example","click")')
     assert "commas" in flags(graded, "mallory,\nforged-student,01-forward-pass")
+
+
+def test_outputs_are_bounded_per_cell_and_per_notebook(graded):
+    folder = graded["course"] / "autograder" / "autograded"
+    for name in ("display_flood", "output_volume"):
+        notebook = folder / name / LESSON / f"{LESSON}.ipynb"
+        assert notebook.stat().st_size < 25 * 1024 ** 2, (name, notebook.stat().st_size)
+        assert student(graded, name)["score"] == FULL
+
+
+def test_a_kernel_writing_to_its_log_harms_no_other_student(graded):
+    for name, result in graded["out"]["students"].items():
+        if name != "log_flood":
+            assert not any("did not finish" in f for f in result["flags"]), (name, result["flags"])
 
 
 def test_no_file_outside_the_submissions_changed(graded):
