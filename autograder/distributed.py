@@ -271,8 +271,9 @@ def grade_on_worker(plugin, student, lesson, notebook_name, notebook, timestamp,
 
 # --- the client side --------------------------------------------------------------------------------
 
-def connect(address, timeout=CONNECT_TIMEOUT):
+def connect(address, timeout=None):
     """(client, close): a Dask client of the scheduler at ``address`` and how to let it go."""
+    timeout = timeout or CONNECT_TIMEOUT
     try:
         from distributed import Client
     except ImportError:
@@ -353,12 +354,14 @@ class Batch:
             seeds = {student: secrets.randbits(32) for student in self.jobs}
             window = max(IN_FLIGHT, 4 * threads)
 
-            def submit(student):
+            numbers = {student: number for number, student in enumerate(self.jobs)}
+
+            def submit(student):  # the task's name: the lesson and a number, not the student id
                 lesson, _, notebook_name, notebook, timestamp, flags, timeouts = self.jobs[student]
+                key = f"bpcourse-grade-{lesson}-{token}-{numbers[student]}"
                 future = client.submit(grade_on_worker, plugin, student, lesson, notebook_name, notebook,
                                        timestamp, list(flags), timeouts, seeds[student], expected,
-                                       self.insecure, key=f"bpcourse-grade-{lesson}-{token}-{len(futures)}",
-                                       pure=False, retries=self.retries)
+                                       self.insecure, key=key, pure=False, retries=self.retries)
                 futures[future] = student
                 return future
 
@@ -376,12 +379,12 @@ class Batch:
                     bar.update()
                     yield student, outcome
         finally:
-            for future in list(futures):
-                future.cancel()
-            if client.status == "running":
+            if client.status == "running":  # else the scheduler is gone, and the tasks with it
                 try:
-                    client.unregister_worker_plugin(plugin)
-                except Exception:  # noqa: BLE001 - best effort: the workers' teardown happens on close too
+                    if futures:
+                        client.cancel(list(futures))
+                    client.unregister_worker_plugin(plugin)  # stops the grading processes
+                except Exception:  # noqa: BLE001 - best effort: a worker's teardown runs when it closes too
                     pass
             close()
 
