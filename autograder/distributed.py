@@ -248,19 +248,20 @@ def grade_on_worker(plugin, student, lesson, notebook_name, notebook, timestamp,
     here = get_worker()
     started = time.perf_counter()
     caps = sandbox.capabilities()
-    about = {"address": here.address,
-             "isolation": caps.describe() if caps.isolated else "NONE (--insecure)"}
+    about = {"address": here.address, "isolation": caps.describe() if caps.isolated else
+             "NONE (--insecure)" if insecure else f"none, so it refused ({caps.describe()})"}
     try:
         differs = version_differences(course_version(lesson), expected)
     except CourseError as error:
         differs = [str(error)]
     if differs:
-        return {"error": f"not graded: the Dask worker {here.address} has another version of the course "
-                         f"({'; '.join(differs)}); install the grader's version on every worker",
-                "worker": about}
+        return {"error": f"the Dask worker {here.address} has another version of the course "
+                         f"({'; '.join(differs)}): install the grader's version on every worker and "
+                         "grade again", "worker": about}
     if not caps.isolated and not insecure:
-        return {"error": f"not graded: the Dask worker {here.address} cannot isolate student code "
-                         f"({caps.describe()}); --insecure grades anyway", "worker": about}
+        return {"error": f"the Dask worker {here.address} cannot isolate student code "
+                         f"({caps.describe()}): fix it and grade again (--insecure grades anyway)",
+                "worker": about}
     grading = here.plugins.get(plugin)
     if grading is None:
         raise RuntimeError(f"the worker plugin {plugin} is not installed on {here.address}")
