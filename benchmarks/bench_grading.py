@@ -212,16 +212,16 @@ def main():
                     shutil.rmtree(folder, ignore_errors=True)
             total = {kind: sum(values) for kind, values in times.items()}
 
-            def ratio(slower, faster):  # throughput of ``faster`` / throughput of ``slower``
-                per_round = statistics.median(s / f for s, f in zip(times[slower], times[faster]))
-                return f"{total[slower] / total[faster]:.2f} (median of the rounds' ratios {per_round:.2f})"
+            def ratio(kind, reference):  # throughput of ``kind`` / throughput of ``reference``
+                per_round = statistics.median(r / k for k, r in zip(times[kind], times[reference]))
+                return f"{total[reference] / total[kind]:.2f} (median of the rounds' ratios {per_round:.2f})"
 
             local = total["local"]
             print(f"{n} submissions with the hardened grade, 2 workers: {local:.0f} s in all "
                   f"({n / local * 60:.1f} per minute)")
             if "before" in total:
                 print(f"{n} submissions with {args.before}'s code, 2 workers: {total['before']:.0f} s in all")
-                print(f"hardened throughput / before = {ratio('before', 'local')} (target >= 0.8)")
+                print(f"hardened throughput / before = {ratio('local', 'before')} (target >= 0.8)")
             if "dask" in total:
                 dask = total["dask"]
                 print(f"{n} submissions on Dask (LocalCluster, 2 workers): {dask:.0f} s in all")
