@@ -249,7 +249,7 @@ def grade_on_worker(plugin, student, lesson, notebook_name, notebook, timestamp,
     started = time.perf_counter()
     caps = sandbox.capabilities()
     about = {"address": here.address, "isolation": caps.describe() if caps.isolated else
-             "NONE (--insecure)" if insecure else f"none, so it refused ({caps.describe()})"}
+             "NONE (--insecure)" if insecure else f"refused: {caps.describe()}"}
     try:
         differs = version_differences(course_version(lesson), expected)
     except CourseError as error:
