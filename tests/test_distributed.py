@@ -259,6 +259,54 @@ def test_a_worker_with_another_version_of_the_course_fails_the_submission_with_t
     assert seconds < 60, "refused at once, not graded nor retried"
 
 
+class NoIsolation(WorkerPlugin):
+    """On the workers: bubblewrap cannot start a sandbox."""
+
+    def setup(self, worker=None):
+        from autograder import sandbox as worker_sandbox
+
+        self.original = worker_sandbox._CAPABILITIES
+        worker_sandbox._CAPABILITIES = worker_sandbox.Capabilities(
+            "/usr/bin/bwrap", "0.8.0", False, "bwrap could not start a sandbox: (simulated)", 0)
+
+    def teardown(self, worker=None):
+        from autograder import sandbox as worker_sandbox
+
+        worker_sandbox._CAPABILITIES = self.original
+
+
+def test_a_worker_that_cannot_isolate_refuses_unless_insecure(tmp_path, cluster):
+    course = make_course(tmp_path / "course")
+    submit(course, "right", filled_in(LESSON))
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        client.register_plugin(NoIsolation(), name="no-isolation")
+        out = grade(LESSON, root=course, scheduler=cluster.scheduler_address, log=lambda *a: None)
+        client.unregister_worker_plugin("no-isolation")
+    finally:
+        client.close()
+    result = out["students"]["right"]
+    assert (result["score"], result["status"]) == (0, "failed")
+    assert "cannot isolate student code" in result["flags"][0] and "(simulated)" in result["flags"][0]
+    assert "refused" in out["isolation"]
+
+
+def test_the_course_version_names_each_file_that_decides_a_grade(tmp_path):
+    course = make_course(tmp_path / "course")
+    here = grading.course_version(LESSON)
+    assert grading.course_version(LESSON, course) == here
+    assert {"bpcourse", f"lessons/{LESSON}/{LESSON}.ipynb", "autograder/exercises/forward_pass.py",
+            "bplib/grading.py"} <= set(here)
+    released = course / "lessons" / LESSON / f"{LESSON}.ipynb"
+    released.write_bytes(released.read_bytes() + b" ")
+    differs = grading.version_differences(grading.course_version(LESSON, course), here)
+    assert differs == [f"lessons/{LESSON}/{LESSON}.ipynb: "
+                       f"{grading.course_version(LESSON, course)[f'lessons/{LESSON}/{LESSON}.ipynb'][:12]} "
+                       f"on this worker, {here[f'lessons/{LESSON}/{LESSON}.ipynb'][:12]} on the grader"]
+    with pytest.raises(CourseError, match="no lesson"):
+        grading.course_version("99-no-such-lesson")
+
+
 def start_scheduler(folder):
     dask = Path(sys.executable).parent / "dask"
     scheduler_file = folder / "scheduler.json"
