@@ -115,7 +115,7 @@ def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log
     if not release_notebook(lesson, root).is_file():
         raise CourseError(f"lessons/{lesson} has not been released: run `bpcourse release {lesson}`")
     caps = sandbox.capabilities()
-    if not caps.isolated and not insecure:
+    if not caps.isolated and not insecure and not scheduler:  # on Dask, each worker checks its own
         raise CourseError(f"this machine cannot isolate student code: {caps.describe()}. "
                           "--insecure grades anyway (only for notebooks you trust).")
     config = nbgrader_config(root)
@@ -127,6 +127,9 @@ def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log
         students, skipped = discover(submissions, lesson)
         gradebook.ensure_lesson(lesson, url, root)
         isolation = caps.describe() if caps.isolated else "NONE (--insecure)"
+        if scheduler:
+            isolation = "checked by each Dask worker" + ("; --insecure: one without grades anyway"
+                                                         if insecure else "")
         log(f"grading {len(students)} submission(s) of {lesson}"
             + (f" on the Dask cluster at {scheduler}" if scheduler else
                f" with {max(1, min(workers or os.cpu_count() or 1, len(students)))} worker(s)")
@@ -152,15 +155,20 @@ def grade(lesson, submissions=None, workers=None, root=REPO, insecure=False, log
             if scheduler:
                 from autograder import distributed
 
-                outcomes = distributed.run(jobs, scheduler, log)
+                outcomes = distributed.run(jobs, scheduler, log, insecure=insecure)
             else:
                 outcomes = pool.run(jobs, max(1, min(workers or os.cpu_count() or 1, max(1, len(jobs)))),
                                     worker.grade, initializer=worker.start,
                                     initargs=(str(stage), insecure), log=log)
-            for student, outcome in outcomes:
-                timestamp, flags = jobs[student][4], jobs[student][5]
-                _record(out, root, config, url, lesson, student, outcome, timestamp, flags, released,
-                        reset_manual, log)
+            try:
+                for student, outcome in outcomes:
+                    timestamp, flags = jobs[student][4], jobs[student][5]
+                    _record(out, root, config, url, lesson, student, outcome, timestamp, flags, released,
+                            reset_manual, log)
+            finally:
+                outcomes.close()  # now, not when collected: the workers (or the Dask client) go
+        if scheduler:
+            out["isolation"] = outcomes.isolation
     if out["manual_grades_kept"]:
         log(f"kept {out['manual_grades_kept']} manual grade(s) entered in the formgrader "
             "(--reset-manual clears them)")

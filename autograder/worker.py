@@ -79,14 +79,15 @@ def start(stage, insecure=False):
     _WORKER.update(home=home, runtime=runtime, verdicts=verdicts_file, insecure=insecure)
 
 
-def grade(student, lesson, root, notebook_name, notebook, timestamp, flags, timeouts=None):
+def grade(student, lesson, root, notebook_name, notebook, timestamp, flags, timeouts=None, seed=None):
     """Grade one submission (its bytes); returns {"result", "files"} or {"error"} (plain data).
-    ``files``: {"autograded/<name>" or "feedback/<name>": bytes}."""
+    ``files``: {"autograded/<name>" or "feedback/<name>": bytes}. ``seed`` draws the hidden cases
+    (None: a fresh one; a Dask task sends its own, so a retried task draws the same cases)."""
     home = _WORKER["home"]
     course = home / "course"
     try:
         return _grade(lesson, Path(root), notebook_name, notebook, timestamp, list(flags),
-                      course, timeouts)
+                      course, timeouts, seed)
     except submission.SubmissionError as error:
         return {"error": str(error)}
     finally:
@@ -97,11 +98,12 @@ def grade(student, lesson, root, notebook_name, notebook, timestamp, flags, time
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
 
 
-def _grade(lesson, root, notebook_name, notebook, timestamp, flags, course, timeouts):
+def _grade(lesson, root, notebook_name, notebook, timestamp, flags, course, timeouts, seed):
     released = notebooks.read(release_notebook(lesson, root))
     loaded = submission.load(notebook, notebook_name, lesson, released)
     flags += loaded.flags
-    verdict = trusted.grade_cells(lesson, loaded.cells, insecure=_WORKER["insecure"], timeouts=timeouts)
+    verdict = trusted.grade_cells(lesson, loaded.cells, seed=seed, insecure=_WORKER["insecure"],
+                                  timeouts=timeouts)
     result = results.graded(released, verdict, flags)
     for name, cell in result["cells"].items():
         if name in loaded.claimed_passes and cell["score"] < cell["max_score"]:
