@@ -54,7 +54,8 @@ def export(url, to):
     """Write the grades of every lesson and student as CSV (nbgrader's columns) with the csv
     module: every field is quoted (``csv.QUOTE_ALL``: a spreadsheet that splits unquoted fields on
     its own separator, ";" in many locales, cannot shift columns), so a comma, a ";" or a line
-    break in a name cannot forge a row or a column, and text that spreadsheets would run as a formula is neutralised (:func:`spreadsheet_safe`)."""
+    break in a name cannot forge a row or a column, and text that spreadsheets would run as a
+    formula is neutralised (:func:`spreadsheet_safe`)."""
     Path(to).parent.mkdir(parents=True, exist_ok=True)
     with Gradebook(url) as gb, open(to, "w", newline="", encoding="utf-8") as file:
         _write(file, gb)
