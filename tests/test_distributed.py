@@ -1,4 +1,4 @@
-"""Grading on a Dask cluster (autograder/distributed.py, issue 11), on temp copies of the course
+"""Grading on a Dask cluster (autograder/distributed.py, issue 14), on temp copies of the course
 and a LocalCluster of 2 worker processes started here: the adversarial submissions of
 test_grading.py get exactly the grades local grading gives them; a Dask worker or a grading
 process killed mid-batch costs no student; a worker with another version of the course gives a
