@@ -36,14 +36,11 @@ FULL = test_grading.FULL
 TIMEOUTS = Timeouts()  # the defaults: nothing in these batches hangs, and the machine may be busy
 CHILD_MARK = "from autograder.distributed import _child"
 # The adversarial submissions graded both ways: tests patched or tampered with, fake equality,
-# forged outputs, crashes, snooping, network, unreadable files. Left out: the slow ones (hangs,
-# floods, disk, daemon), and kills_grader, whose grade depends on timing in autograder/trusted.py:
-# the sandbox dies of its SIGKILLs after the cell has reported done, and the death is charged to
-# the first exercise (sigmoid: 9/11, both flags) -- on this machine in local grading every time,
-# not on Dask, whose grading processes run with other timing.
+# forged outputs, crashes, a cell that kills its parent and every process it can, snooping,
+# network, unreadable files. Left out: the slow ones (hangs, floods, disk, daemon).
 ADVERSARIAL = ["correct", "wrong", "patches_checks", "fakes_equality", "swallows_failures", "edits_tests",
-               "forges_outputs", "kills_process", "memory_bomb", "snoops", "uses_network", "empty_file",
-               "truncated"]
+               "forges_outputs", "kills_process", "kills_grader", "memory_bomb", "snoops", "uses_network",
+               "empty_file", "truncated"]
 
 pytestmark = [pytest.mark.grading,
               pytest.mark.skipif(not sandbox.capabilities().isolated, reason="needs isolation")]
