@@ -91,7 +91,6 @@ def test_a_second_call_checks_nothing_again(first, work, course, monkeypatch):
     one, two = first
     assert one["checked"] == len(LESSONS) and one["from_cache"] == 0
     assert two["checked"] == 0 and two["from_cache"] == len(LESSONS)
-    assert two["seconds"] < one["seconds"] / 3
     strip = ("seconds", "checked", "from_cache")
     same = [{k: v for k, v in entry.items() if k not in ("cached", "checked_at")} for entry in two["lessons"]]
     assert same == [{k: v for k, v in entry.items() if k not in ("cached", "checked_at")}
