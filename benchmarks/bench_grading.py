@@ -136,7 +136,8 @@ def timed_plain_nbgrader(root, agg):
     from autograder import gradebook
 
     gradebook.create_lesson(LESSON, gradebook.db_url(root), root)
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+               BPCOURSE_ALLOW_PLAIN_AUTOGRADE="1")  # the course refuses it otherwise (autograder/guard.py)
     if agg:
         env["MPLBACKEND"] = "agg"
     start = time.perf_counter()
@@ -144,7 +145,14 @@ def timed_plain_nbgrader(root, agg):
                            LESSON, "--force"], cwd=root, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     graded = len(list((root / "autograder" / "autograded").glob(f"*/{LESSON}/{LESSON}.ipynb")))
+    (root / "plain-nbgrader.log").write_text(done.stdout + done.stderr)
     return seconds, done.returncode, graded
+
+
+def done_tail(code, root, lines=3):
+    """The exit status and the last lines nbgrader printed (kept in ROOT/plain-nbgrader.log)."""
+    text = (root / "plain-nbgrader.log").read_text().strip().splitlines()[-lines:]
+    return f"exit status {code}: " + " | ".join(text)
 
 
 def load():
@@ -246,6 +254,10 @@ def main():
                     print(f"plain nbgrader autograde{', MPLBACKEND=agg' if agg else ''}: {n} submissions in "
                           f"{seconds:.0f} s ({graded} autograded notebooks, exit status {code}; {load()})",
                           flush=True)
+                    if code or graded != n:  # no ratio from a run that did not grade everything
+                        print(f"plain nbgrader autograde failed; no ratio. Its last words: "
+                              f"{done_tail(code, root)}")
+                        continue
                     print(f"hardened throughput / {kind} nbgrader throughput = {seconds / local:.2f} "
                           "(target >= 0.5)")
             m = args.speedup_students
