@@ -9,6 +9,7 @@ French Excel does, cannot split one either) and :func:`spreadsheet_safe` neutral
 """
 
 import csv
+import re
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -19,15 +20,21 @@ EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# a formula start right after a separator: a spreadsheet that splits on ";" ignores the quoting
+# of a ","-separated file and makes a cell of what follows (an id "x;=1+1" gives a cell "=1+1")
+FORMULA_AFTER_SEPARATOR = re.compile(r"([;,])(?=[=+\-@\t\r])")
+
+
 def spreadsheet_safe(value):
     """A CSV cell that spreadsheets show as text: a string starting with = + - @ or a tab or
-    carriage return gets a leading apostrophe (OWASP's advice on CSV injection); numbers and empty
-    values are kept as they are."""
+    carriage return gets a leading apostrophe (OWASP's advice on CSV injection), and so does every
+    such start right after a ";" or a "," inside it (a spreadsheet splitting on another separator
+    than the file's would make a cell of it); numbers and empty values are kept as they are."""
     if value is None:
         return ""
     if isinstance(value, (int, float)):
         return value
-    text = str(value)
+    text = FORMULA_AFTER_SEPARATOR.sub(r"\1'", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -297,6 +297,26 @@ def test_kind_6_the_csv_export_is_spreadsheet_safe(graded, tmp_path):
     assert "commas" in flags(graded, "mallory,\nforged-student,01-forward-pass")
 
 
+@pytest.mark.parametrize("separator", [";", ","])
+def test_the_csv_export_is_safe_in_a_spreadsheet_that_splits_on_another_separator(tmp_path, separator):
+    """A ';'-separator spreadsheet (German or French Excel) ignores the ',' quoting and splits an
+    id at its ';': no piece of it may start a formula."""
+    from autograder import gradebook, results
+
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    gradebook.ensure_lesson(LESSON, url)
+    released = notebooks.read(release_notebook(LESSON))
+    for student in ("x;=1+1;", "y,+cmd|' /C calc'!A0,", "z;@SUM(1)", "w;-2+3"):
+        gradebook.record(url, LESSON, student, results.failed(released, "demo"))
+    text = export(url, tmp_path / "grades.csv").read_text()
+    cells = [cell for row in csv.reader(io.StringIO(text), delimiter=separator) for cell in row]
+    assert not [cell for cell in cells if cell.lstrip('"').startswith(("=", "+", "-", "@"))], cells
+    # the ids are all there, readable, in the file as the csv module reads it
+    ids = [row["student_id"] for row in csv.DictReader(io.StringIO(text))]
+    assert sorted(i.replace("'", "") for i in ids) == sorted(
+        i.replace("'", "") for i in ("x;=1+1;", "y,+cmd|' /C calc'!A0,", "z;@SUM(1)", "w;-2+3"))
+
+
 def test_outputs_are_bounded_per_cell_and_per_notebook(graded):
     folder = graded["course"] / "autograder" / "autograded"
     for name in ("display_flood", "output_volume"):
