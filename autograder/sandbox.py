@@ -225,16 +225,19 @@ def bwrap_arguments(policy, inside_uid=None, data_fds=()):
     for etc in ("/etc/ld.so.cache", "/etc/localtime"):
         if os.path.exists(etc):
             args += ["--ro-bind", etc, etc]
+    # the private /tmp first: a Python installation under the host's /tmp (a CI checkout, a
+    # throwaway venv) is then bound on top of it, not hidden by it
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(policy.limits.shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--size", str(policy.limits.tmpfs_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     inside = [SOCKETS, KERNEL_CONNECTION, f"{INSIDE}/confine.py", *policy.files.values()]
-    for directory in _directories_above(python + inside, ["/usr", "/tmp"]):
-        args += ["--perms", "0755", "--dir", directory]
+    for directory in _directories_above(python + inside, ["/usr"]):
+        if directory != "/tmp":  # already there, and writable by all (1777)
+            args += ["--perms", "0755", "--dir", directory]
     for path in python:
         args += ["--ro-bind", path, path]
     for path in hidden_paths():
         args += ["--tmpfs", path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(policy.limits.shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm",
-             "--size", str(policy.limits.tmpfs_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     for source, name in matplotlib_font_cache().items():
         args += ["--ro-bind", source, f"/tmp/{name}"]
     for source, destination in policy.files.items():

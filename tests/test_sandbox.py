@@ -58,6 +58,30 @@ def test_the_answer_keys_are_not_in_the_sandbox(tmp_path):
     assert out.stdout.split() == ["absent"] * 3, out.stdout + out.stderr
 
 
+def test_a_python_installed_under_the_hosts_tmp_works_inside(tmp_path):
+    """A checkout (and its .venv) under /tmp, as a CI clone may be: the sandbox's private /tmp
+    must not hide it (it did: `bwrap: execvp /tmp/.../.venv/bin/python: No such file`)."""
+    import site
+    import sysconfig
+
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = subprocess.run([str(venv / "bin" / "python"), "-c",
+                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    # this installation's packages and the course, as an editable install would give them
+    (Path(packages) / "course.pth").write_text(
+        f"{sysconfig.get_paths()['purelib']}\n{REPO}\n" + "".join(f"{p}\n" for p in site.getsitepackages()))
+    python = str(venv / "bin" / "python")
+    policy = sandbox.Policy(limits=sandbox.Limits())
+    code = "import sys, numpy, bplib; print('ran', sys.prefix)"
+    out = subprocess.run(sandbox.command_line(policy, [python, "-c", code], python=python),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ran", str(venv)]
+
+
 @pytest.mark.parametrize("path", [
     REPO / "solutions", REPO / "autograder", REPO / "autograder" / "exercises", REPO / "lessons",
     REPO / "nbgrader_config.py", REPO / ".git", "/root", "/home", "/etc/shadow", "/etc/passwd",
