@@ -182,6 +182,9 @@ CALLS_BPLIB = [
      "bplib.losses.SoftmaxCrossEntropyLoss"),
     ("03-backward-pass", "softmax_backward", "finite differences", "bplib.gradcheck.numerical_gradient"),
     ("03-backward-pass", "mlp_loss_and_grads", "calls bplib's network", "bplib.network.Sequential"),
+    # the autodiff engines are off limits lesson-wide (OFF_LIMITS), whole modules
+    ("01-forward-pass", "relu", "uses bplib's array autodiff", "bplib.tensor"),
+    ("03-backward-pass", "relu_backward", "uses bplib's array autodiff", "bplib.tensor"),
 ]
 
 
