@@ -69,7 +69,8 @@ def discover(submissions, lesson):
     if not students:
         raise CourseError(f"no submissions of {lesson} in {submissions} (expected "
                           f"{submissions}/<student>/{lesson}/{lesson}.ipynb)"
-                          + (f"; skipped: {', '.join(sorted(skipped)[:5])}" if skipped else ""))
+                          + (f"; skipped: {', '.join(files._printable(n) for n in sorted(skipped)[:5])}"
+                             if skipped else ""))
     return students, skipped
 
 

@@ -4,6 +4,7 @@ formats flagged, maths in the feedback offline, manual grades kept, one run at a
 nothing left after a killed run. The PostgreSQL gradebook is tested in test_postgres.py."""
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -80,6 +81,11 @@ def graded(tmp_path_factory):
     odd.nbformat_minor = 99
     odd.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     submit(course, "odd_format", raw=json.dumps(odd).encode())
+    # names the gradebook cannot store: not UTF-8 (a zip from another system), too long
+    bad = os.path.join(os.fsencode(folder), b"bad\xff\xfename", LESSON.encode())
+    os.makedirs(bad)
+    nbformat.write(filled_in(LESSON, root=course), os.fsdecode(os.path.join(bad, f"{LESSON}.ipynb".encode())))
+    submit(course, "x" * 129, filled_in(LESSON, root=course))
     logs = []
     out = grade(LESSON, root=course, workers=2, timeouts=TIMEOUTS, log=logs.append)
     return {"course": course, "out": out, "log": "\n".join(map(str, logs))}
@@ -92,8 +98,12 @@ def flags(graded, student):
 def test_every_folder_is_graded_or_named_with_a_reason(graded):
     students, skipped = graded["out"]["students"], graded["out"]["skipped"]
     assert set(students) == {"alice", "exchange", "duplicate", "hangs", "crashes", "empty", "odd_format"}
-    assert set(skipped) == {".hidden", "notes.txt", "nolesson"}
+    not_utf8 = os.fsdecode(b"bad\xff\xfename")
+    assert set(skipped) == {".hidden", "notes.txt", "nolesson", not_utf8, "x" * 129}
     assert "starts with '.'" in skipped[".hidden"] and "not a folder" in skipped["notes.txt"]
+    assert "not valid UTF-8" in skipped[not_utf8] and "rename it" in skipped[not_utf8]
+    assert "129 characters long" in skipped["x" * 129] and "at most 128" in skipped["x" * 129]
+    json.dumps(graded["out"])  # --json can print it
     assert "no 01-forward-pass folder" in skipped["nolesson"]
     assert "skipped .hidden" in graded["log"]
 
