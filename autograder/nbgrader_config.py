@@ -39,3 +39,4 @@ if os.environ.get("BPCOURSE_ALLOW_PLAIN_AUTOGRADE") != "1":
     c.Autograde.exporter_class = "autograder.guard.GuardedNotebookExporter"
 # `nbgrader export` and the formgrader write CSV that is safe in a spreadsheet (autograder/export.py).
 c.ExportApp.plugin_class = "autograder.export.SafeCsvExportPlugin"
+c.ExchangeFactory.collect = "autograder.exchange.SafeCollect"  # links never followed

@@ -1,0 +1,115 @@
+"""``nbgrader collect`` with the course's configuration (autograder/exchange.py): what students
+put in the exchange is copied without following a link, and a submission time claimed before the
+folder existed is replaced by the folder's ctime. On temp copies of the course and exchange.
+
+Each attack below gave the instructor a wrong submission with nbgrader's own collect (run the
+module with ``BPCOURSE_TEST_PLAIN_COLLECT=1`` to see them fail against it): the solution notebook
+copied in as a student's, through a link to the file or to the folder; a hard link collected; a
+submission time in January accepted as such.
+"""
+
+import datetime
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from notebook_tools import filled_in
+
+from autograder.course import REPO
+
+LESSON = "01-forward-pass"
+pytestmark = pytest.mark.grading
+CLAIMED = "2026-01-05 09:00:00.000000 UTC"  # long before any folder of this test existed
+
+
+def copy_course(root):
+    for part in ("solutions", "lessons"):
+        shutil.copytree(REPO / part / LESSON, root / part / LESSON)
+    (root / "autograder").mkdir()
+    shutil.copy(REPO / "autograder" / "nbgrader_config.py", root / "autograder")
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    return root
+
+
+def inbound_folder(inbound, student, timestamp):
+    folder = inbound / f"{student}+{LESSON}+{timestamp}+{student[:4]}"
+    folder.mkdir()
+    (folder / "timestamp.txt").write_text(timestamp)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("exchange")
+    root = copy_course(tmp / "course")
+    solution = root / "solutions" / LESSON / f"{LESSON}.ipynb"
+    inbound = tmp / "exchange" / "backprop" / "inbound"
+    inbound.mkdir(parents=True)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+    honest = inbound_folder(inbound, "honest", now)
+    nbformat.write(filled_in(LESSON, root=root), str(honest / f"{LESSON}.ipynb"))
+    (honest / "notes").mkdir()
+    (honest / "notes" / "todo.txt").write_text("ask about dW")
+    # the notebook is a link to the instructor's solution (readable by the instructor's collect)
+    os.symlink(solution, inbound_folder(inbound, "links_file", now) / f"{LESSON}.ipynb")
+    # the submission folder itself is a link to the solutions' folder
+    os.symlink(solution.parent, inbound / f"links_folder+{LESSON}+{now}+link")
+    # a hard link to a copy of the solution on the same file system
+    spare = tmp / "spare.ipynb"
+    shutil.copy(solution, spare)
+    os.link(spare, inbound_folder(inbound, "hard_link", now) / f"{LESSON}.ipynb")
+    # a submission that claims to have come in January
+    early = inbound_folder(inbound, "early", CLAIMED)
+    nbformat.write(filled_in(LESSON, root=root), str(early / f"{LESSON}.ipynb"))
+
+    extra = []
+    if os.environ.get("BPCOURSE_TEST_PLAIN_COLLECT") == "1":
+        extra = ["--ExchangeFactory.collect=nbgrader.exchange.default.collect.ExchangeCollect"]
+    started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "collect", LESSON,
+                           f"--Exchange.root={tmp / 'exchange'}", *extra],
+                          cwd=root, capture_output=True, text=True)
+    return {"root": root, "done": done, "solution": solution, "started": started,
+            "submitted": root / "autograder" / "submitted"}
+
+
+def notebook(collected, student):
+    return collected["submitted"] / student / LESSON / f"{LESSON}.ipynb"
+
+
+def test_an_honest_submission_is_collected_whole(collected):
+    assert collected["done"].returncode == 0, collected["done"].stderr
+    assert notebook(collected, "honest").is_file() and not notebook(collected, "honest").is_symlink()
+    assert nbformat.read(str(notebook(collected, "honest")), 4).cells
+    assert (collected["submitted"] / "honest" / LESSON / "notes" / "todo.txt").read_text() == "ask about dW"
+
+
+def test_a_linked_notebook_is_copied_as_a_link_never_as_the_file_it_points_to(collected):
+    path = notebook(collected, "links_file")
+    assert path.is_symlink(), "the linked file's content was copied in"
+    assert "links_file" in collected["done"].stderr and "symbolic link" in collected["done"].stderr
+
+
+def test_a_linked_submission_folder_is_copied_as_a_link(collected):
+    path = collected["submitted"] / "links_folder" / LESSON
+    assert path.is_symlink(), "the folder the link points to was copied in"
+
+
+def test_a_hard_link_is_left_out_with_a_warning(collected):
+    assert not notebook(collected, "hard_link").exists()
+    assert "hard link" in collected["done"].stderr
+
+
+def test_a_submission_time_before_the_folder_existed_is_replaced_by_the_folders_ctime(collected):
+    from nbgrader.utils import parse_utc
+
+    stamp = parse_utc((collected["submitted"] / "early" / LESSON / "timestamp.txt").read_text())
+    assert stamp >= collected["started"] - datetime.timedelta(minutes=10), stamp
+    assert "claimed submission time 2026-01-05" in collected["done"].stderr
+    # an honest time is kept as the student's submit wrote it
+    honest = parse_utc((collected["submitted"] / "honest" / LESSON / "timestamp.txt").read_text())
+    assert abs((honest - collected["started"]).total_seconds()) < 600
