@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import nbclient
+import nbformat
 
 from autograder import notebooks
 from autograder.notebooks import SETUP_TAG, nbgrader_meta
@@ -73,6 +74,36 @@ def filled_in(lesson, replace=None, root=None):
     for cell in nb.cells:
         if is_answer(cell):
             cell.source = answers[grade_id(cell).removesuffix("-answer")]
+    return nb
+
+
+def copy_course(root, lessons=("01-forward-pass",), config=""):
+    """A throwaway course at ``root`` (made if missing) for a test: ``solutions/`` and ``lessons/``
+    of ``lessons``, the course's nbgrader configuration with ``config`` appended (Python lines such
+    as ``"c.Execute.timeout = 5"``) and the root ``nbgrader_config.py`` that loads it, so nbgrader's
+    own commands also run from ``root``. Returns ``root``."""
+    from autograder.course import REPO
+
+    root = Path(root)
+    for lesson in lessons:
+        for part in ("solutions", "lessons"):
+            shutil.copytree(REPO / part / lesson, root / part / lesson)
+    (root / "autograder").mkdir(parents=True, exist_ok=True)
+    text = (REPO / "autograder" / "nbgrader_config.py").read_text()
+    (root / "autograder" / "nbgrader_config.py").write_text(text + (f"\n{config}\n" if config else ""))
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    return root
+
+
+def code(source):
+    """A code cell of the student's own."""
+    return nbformat.v4.new_code_cell(source)
+
+
+def after_setup(nb, *cells):
+    """``nb`` with ``cells`` inserted right after its setup cell (the first code cell)."""
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
+    nb.cells[at:at] = list(cells)
     return nb
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_tools import filled_in
+from notebook_tools import after_setup, code, copy_course, filled_in
 
 from autograder import notebooks, sandbox
-from autograder.course import REPO, release_notebook
+from autograder.course import release_notebook
 from autograder.grade import grade
 
 try:
@@ -41,16 +41,6 @@ SECRET = "grader-only-secret-0451"
 
 pytestmark = [pytest.mark.grading,
               pytest.mark.skipif(not sandbox.capabilities().isolated, reason="needs isolation")]
-
-
-def code(source):
-    return nbformat.v4.new_code_cell(source)
-
-
-def after_setup(nb, *cells):
-    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
-    nb.cells[at:at] = list(cells)
-    return nb
 
 
 class SocketServer:
@@ -95,12 +85,7 @@ def host_socket():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "autograder").mkdir()
-    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
-    (root / "autograder" / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 15\n")
+    root = copy_course(tmp_path_factory.mktemp("course"), config="c.Execute.timeout = 15")
     (root / "autograder" / "grader-only.txt").write_text(SECRET + " " * 200)
     return root
 

@@ -19,7 +19,7 @@ from http.server import HTTPServer
 from pathlib import Path
 
 import pytest
-from notebook_tools import answer_sources, filled_in
+from notebook_tools import answer_sources, copy_course, filled_in
 
 from autograder import distributed as grading
 from autograder import gradebook, notebooks, sandbox
@@ -62,11 +62,7 @@ def server():
 
 
 def make_course(root):
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "autograder").mkdir(parents=True)
-    shutil.copy(REPO / "autograder" / "nbgrader_config.py", root / "autograder")  # the workers' too
-    return root
+    return copy_course(root)
 
 
 def submit(course, student, nb):

@@ -16,22 +16,11 @@ import sys
 
 import nbformat
 import pytest
-from notebook_tools import filled_in
-
-from autograder.course import REPO
+from notebook_tools import copy_course, filled_in
 
 LESSON = "01-forward-pass"
 pytestmark = pytest.mark.grading
 CLAIMED = "2026-01-05 09:00:00.000000 UTC"  # long before any folder of this test existed
-
-
-def copy_course(root):
-    for part in ("solutions", "lessons"):
-        shutil.copytree(REPO / part / LESSON, root / part / LESSON)
-    (root / "autograder").mkdir()
-    shutil.copy(REPO / "autograder" / "nbgrader_config.py", root / "autograder")
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    return root
 
 
 def inbound_folder(inbound, student, timestamp):

@@ -13,13 +13,12 @@ tests/test_learner_lab.py shows the same in JupyterLab in a real browser, with s
 """
 
 import re
-import shutil
 
 import nbclient
 import nbformat
 import numpy as np
 import pytest
-from notebook_tools import errors, filled_in, find_cell
+from notebook_tools import copy_course, errors, filled_in, find_cell
 
 from autograder import sandbox
 from autograder.check import check
@@ -99,10 +98,7 @@ def grade_learner_notebook(course):
     from autograder.grade import grade
     from autograder.trusted import Timeouts
 
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, course / part)
-    (course / "autograder").mkdir()
-    shutil.copy(REPO / "autograder" / "nbgrader_config.py", course / "autograder")
+    copy_course(course, (LESSON,))
     submitted = course / "autograder" / "submitted" / "learner" / LESSON
     submitted.mkdir(parents=True)
     nbformat.write(learner_notebook(), str(submitted / f"{LESSON}.ipynb"))

@@ -9,7 +9,6 @@ listed in the flags.
 import csv
 import hashlib
 import json
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,10 +16,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_tools import filled_in, find_cell
+from notebook_tools import after_setup, code, copy_course, filled_in, find_cell
 
 from autograder import gradebook, sandbox
-from autograder.course import REPO
 from autograder.export import export
 from autograder.grade import grade
 from autograder.trusted import Timeouts
@@ -42,17 +40,6 @@ WRONG = {
     "cross_entropy": "def cross_entropy(probs, labels):\n    return 0.0",
     "cross_entropy_from_scores": "def cross_entropy_from_scores(scores, labels):\n    return 0.0",
 }
-
-
-def code(source):
-    return nbformat.v4.new_code_cell(source)
-
-
-def after_setup(nb, *cells):
-    """Insert the student's own cells right after the setup cell."""
-    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1
-    nb.cells[at:at] = list(cells)
-    return nb
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -226,13 +213,7 @@ def build_submissions(folder, port, course):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "autograder").mkdir()
-    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
-    (root / "autograder" / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 10\n")
-    return root
+    return copy_course(tmp_path_factory.mktemp("course"), config="c.Execute.timeout = 10")
 
 
 def tree_digest(folder):

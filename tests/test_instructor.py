@@ -6,7 +6,6 @@ nothing left after a killed run. The PostgreSQL gradebook is tested in test_post
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,10 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_tools import filled_in, find_cell
+from notebook_tools import copy_course, filled_in, find_cell
 
 from autograder import gradebook, runs, sandbox
-from autograder.course import REPO
 from autograder.grade import grade
 from autograder.trusted import Timeouts
 
@@ -31,12 +29,7 @@ pytestmark = [pytest.mark.grading,
 
 
 def make_course(root):
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "autograder").mkdir()
-    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
-    (root / "autograder" / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 5\n")
-    return root
+    return copy_course(root, config="c.Execute.timeout = 5")
 
 
 def submit(course, student, nb=None, raw=None, extra=None):

@@ -5,28 +5,17 @@ generate_feedback, export) from the repository root. Always on temp copies of th
 import csv
 import getpass
 import os
-import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
-from notebook_tools import filled_in
+from notebook_tools import copy_course, filled_in
 
 from autograder import notebooks
 from autograder.course import REPO, lessons, nbgrader_config
 
 pytestmark = pytest.mark.grading
-
-
-def copy_course(root, selected):
-    for lesson in selected:
-        for part in ("solutions", "lessons"):
-            shutil.copytree(REPO / part / lesson, root / part / lesson)
-    (root / "autograder").mkdir()
-    shutil.copy(REPO / "autograder" / "nbgrader_config.py", root / "autograder")
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    return root
 
 
 @pytest.mark.notebooks

@@ -6,16 +6,15 @@ a missing server is a failure (``BPCOURSE_REQUIRE_POSTGRES=1``), elsewhere a ski
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-from notebook_tools import filled_in
+from notebook_tools import copy_course, filled_in
 from postgres import Server, binaries
 
 from autograder import sandbox
-from autograder.course import REPO, CourseError
+from autograder.course import CourseError
 from autograder.export import export
 from autograder.grade import grade
 from autograder.trusted import Timeouts
@@ -39,12 +38,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, server):
-    root = tmp_path_factory.mktemp("pgcourse")
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "autograder").mkdir()
-    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
-    (root / "autograder" / "nbgrader_config.py").write_text(config + "\nc.Execute.timeout = 5\n")
+    root = copy_course(tmp_path_factory.mktemp("pgcourse"), config="c.Execute.timeout = 5")
     for student, replace in (("ada", None), ("grace", WRONG_RELU), ("linus", None)):
         target = root / "autograder" / "submitted" / student / LESSON
         target.mkdir(parents=True)

@@ -4,7 +4,6 @@ target (Python's zipfile never makes links), so nothing leads outside the studen
 grader's own checks (autograder/files.py) apply to whatever zip_collect wrote."""
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -12,10 +11,9 @@ import zipfile
 
 import nbformat
 import pytest
-from notebook_tools import filled_in
+from notebook_tools import copy_course, filled_in
 
 from autograder import sandbox
-from autograder.course import REPO
 from autograder.grade import grade
 from autograder.trusted import Timeouts
 
@@ -33,16 +31,10 @@ def add_symlink(archive, name, target):
 
 
 def test_zip_collect_then_grade(tmp_path):
-    course = tmp_path / "course"
-    for part in (f"solutions/{LESSON}", f"lessons/{LESSON}"):
-        shutil.copytree(REPO / part, course / part)
-    (course / "autograder").mkdir()
-    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
-    (course / "autograder" / "nbgrader_config.py").write_text(
-        config + "\nc.Execute.timeout = 10\n"
+    course = copy_course(tmp_path / "course", config=(
+        "c.Execute.timeout = 10\n"
         "c.ZipCollectApp.collector_plugin = 'nbgrader.plugins.FileNameCollectorPlugin'\n"
-        "c.FileNameCollectorPlugin.named_regexp = r'.*/(?P<student_id>[a-z]+)_(?P<file_id>[^/]+)'\n")
-    shutil.copy(REPO / "nbgrader_config.py", course)
+        "c.FileNameCollectorPlugin.named_regexp = r'.*/(?P<student_id>[a-z]+)_(?P<file_id>[^/]+)'"))
     archive_folder = course / "downloaded" / LESSON / "archive"
     archive_folder.mkdir(parents=True)
     secret = course / "solutions" / LESSON / f"{LESSON}.ipynb"
