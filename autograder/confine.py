@@ -65,21 +65,18 @@ def _check(result, what):
     return result
 
 
-def restrict(sockets, free=("/tmp", "/dev")):
-    """Writes only beneath ``free``; beneath ``sockets`` only sockets. False without Landlock."""
-    abi = landlock_abi()
-    if not abi:
-        return False
+def _enforce(attr, rules=()):
+    """Create a Landlock ruleset from ``attr`` (a _RulesetAttr), add ``rules`` ([(path,
+    allowed access)]), and restrict this process to it (with no_new_privs, as Landlock requires)."""
     libc = _libc()
-    handled = WRITES_BY_ABI.get(abi, WRITES | REFER | TRUNCATE)
-    attr = _RulesetAttr(handled)
-    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8),
+    size = ctypes.sizeof(_RulesetAttr) if attr.scoped else 8  # the older kernels' struct: 8 bytes
+    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
                                   ctypes.c_uint32(0)), "landlock_create_ruleset")
     try:
-        for path, allowed in [(p, handled) for p in free] + [(sockets, MAKE_SOCK | REMOVE_FILE)]:
+        for path, allowed in rules:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY)
             try:
-                rule = _PathBeneath(allowed & handled, fd)
+                rule = _PathBeneath(allowed, fd)
                 _check(libc.syscall(SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH),
                                     ctypes.byref(rule), ctypes.c_uint32(0)), f"landlock_add_rule {path}")
             finally:
@@ -92,43 +89,31 @@ def restrict(sockets, free=("/tmp", "/dev")):
     return True
 
 
+def restrict(sockets, free=("/tmp", "/dev")):
+    """Writes only beneath ``free``; beneath ``sockets`` only sockets. False without Landlock."""
+    abi = landlock_abi()
+    if not abi:
+        return False
+    handled = WRITES_BY_ABI.get(abi, WRITES | REFER | TRUNCATE)
+    return _enforce(_RulesetAttr(handled),
+                    [(path, handled) for path in free] + [(sockets, (MAKE_SOCK | REMOVE_FILE) & handled)])
+
+
 def scope_signals():
     """Landlock ABI 6+: no signal to a process outside this sandbox's Landlock domain, its own
     parent (bwrap) included. So code that kills its parent cannot make the grader's process die a
     moment later, after the grader has moved on. False without it."""
-    abi = landlock_abi()
-    if abi < 6:
+    if landlock_abi() < 6:
         return False
-    libc = _libc()
-    attr = _RulesetAttr(0, 0, SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET)
-    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr),
-                                  ctypes.c_size_t(ctypes.sizeof(_RulesetAttr)), ctypes.c_uint32(0)),
-                     "landlock_create_ruleset")
-    try:
-        _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-        _check(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
-               "landlock_restrict_self")
-    finally:
-        os.close(ruleset)
-    return True
+    return _enforce(_RulesetAttr(0, 0, SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET))
 
 
 def forbid_sockets():
     """A second Landlock layer: no socket files anywhere from now on (a kernel calls it once it
     has made its own), so the socket folder cannot be filled with them either."""
-    abi = landlock_abi()
-    if not abi:
+    if not landlock_abi():
         return False
-    libc = _libc()
-    attr = _RulesetAttr(MAKE_SOCK)
-    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8),
-                                  ctypes.c_uint32(0)), "landlock_create_ruleset")
-    try:
-        _check(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)),
-               "landlock_restrict_self")
-    finally:
-        os.close(ruleset)
-    return True
+    return _enforce(_RulesetAttr(MAKE_SOCK))
 
 
 def run_kernel(argv):
