@@ -32,3 +32,27 @@ def pytest_configure(config):
         if not caps.isolated:
             raise pytest.UsageError(f"BPCOURSE_REQUIRE_SANDBOX=1 but student code cannot be isolated here: "
                                     f"{caps.describe()}")
+
+
+# --- the real-browser tests (test_browser.py, test_learner_lab.py) ---------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (browser_support: Debian's chromium, never a download); skipped
+    without it, a failure where BPCOURSE_REQUIRE_BROWSER=1 (CI)."""
+    from browser_support import chromium, missing_requirement, skip_or_fail
+
+    reason = missing_requirement()
+    if reason:
+        skip_or_fail(reason)
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (its own context) of the module's browser."""
+    from browser_support import new_page
+
+    with new_page(browser) as page:
+        yield page

@@ -17,10 +17,8 @@ from browser_support import (
     REPO,
     Explorer,
     Stopwatch,
-    chromium,
     jupyterlab,
     missing_requirement,
-    new_page,
     open_in_lab,
     open_in_voila,
     run_all,
@@ -38,21 +36,6 @@ LESSON_SLIDERS = {  # lesson -> the slider (by its description) whose change the
     "07-vanishing-exploding": "depth",
 }
 APP = REPO / "workshop" / "explorers.ipynb"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_requirement()
-    if reason:
-        skip_or_fail(reason)
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    with new_page(browser) as page:
-        yield page
 
 
 @contextlib.contextmanager

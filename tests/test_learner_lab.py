@@ -26,13 +26,9 @@ from browser_support import (
     KERNEL_READY_TIMEOUT_MS,
     Server,
     Stopwatch,
-    chromium,
     free_port,
-    missing_requirement,
-    new_page,
     run_all,
     screenshot,
-    skip_or_fail,
     wait_until_run_all_stopped,
 )
 from notebook_tools import filled_in, find_cell
@@ -55,21 +51,6 @@ WITHOUT_COMPACT_FEEDBACK = """\
 import bplib.grading as grading
 del grading.ExerciseFailed._render_traceback_
 grading.not_implemented = lambda needs: NotImplementedError(f"{', '.join(needs)}: not implemented yet")"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_requirement()
-    if reason:
-        skip_or_fail(reason)
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    with new_page(browser) as page:
-        yield page
 
 
 def clean_env(home):
