@@ -46,11 +46,18 @@ class SafeCollect(ExchangeCollect):
         try:
             info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):
-                os.symlink(os.readlink(name, dir_fd=parent_fd), dest)
-                log.warning(f"{name} is a symbolic link: copied as a link, not followed "
+                # kept as the notebook's link inside a folder of its own: bpcourse grade refuses
+                # and flags it, and a later `collect --update` can remove the folder
+                os.makedirs(dest)
+                os.symlink(os.readlink(name, dir_fd=parent_fd),
+                           os.path.join(dest, f"{self.coursedir.assignment_id}.ipynb"))
+                log.warning(f"{name} is a symbolic link: kept as a link, not followed "
                             "(bpcourse grade refuses it)")
                 return
             folder = files.open_folder(name, parent_fd)
+        except (files.UnsafeFile, OSError) as error:
+            log.error(f"{name} not collected: {error}")
+            return
         finally:
             os.close(parent_fd)
         try:

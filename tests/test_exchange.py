@@ -5,7 +5,8 @@ folder existed is replaced by the folder's ctime. On temp copies of the course a
 Each attack below gave the instructor a wrong submission with nbgrader's own collect (run the
 module with ``BPCOURSE_TEST_PLAIN_COLLECT=1`` to see them fail against it): the solution notebook
 copied in as a student's, through a link to the file or to the folder; a hard link collected; a
-submission time in January accepted as such.
+submission time in January accepted as such; and one file in place of a submission folder stopped
+the whole collection (every test fails against it).
 """
 
 import datetime
@@ -47,6 +48,8 @@ def collected(tmp_path_factory):
     os.symlink(solution, inbound_folder(inbound, "links_file", now) / f"{LESSON}.ipynb")
     # the submission folder itself is a link to the solutions' folder
     os.symlink(solution.parent, inbound / f"links_folder+{LESSON}+{now}+link")
+    # a file where a submission folder should be
+    (inbound / f"not_a_folder+{LESSON}+{now}+file").write_text("{}")
     # a hard link to a copy of the solution on the same file system
     spare = tmp / "spare.ipynb"
     shutil.copy(solution, spare)
@@ -83,9 +86,17 @@ def test_a_linked_notebook_is_copied_as_a_link_never_as_the_file_it_points_to(co
     assert "links_file" in collected["done"].stderr and "symbolic link" in collected["done"].stderr
 
 
-def test_a_linked_submission_folder_is_copied_as_a_link(collected):
+def test_a_linked_submission_folder_is_kept_as_a_link(collected):
     path = collected["submitted"] / "links_folder" / LESSON
-    assert path.is_symlink(), "the folder the link points to was copied in"
+    assert not path.is_symlink() and notebook(collected, "links_folder").is_symlink(), \
+        "the folder the link points to was copied in"
+    assert "links_folder" in collected["done"].stderr
+
+
+def test_a_file_in_place_of_a_submission_folder_stops_nothing(collected):
+    assert not (collected["submitted"] / "not_a_folder" / LESSON).exists()
+    assert "not_a_folder" in collected["done"].stderr and collected["done"].returncode == 0
+    assert notebook(collected, "honest").is_file()
 
 
 def test_a_hard_link_is_left_out_with_a_warning(collected):
