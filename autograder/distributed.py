@@ -309,9 +309,9 @@ class Batch:
     batch, ``isolation`` describes the isolation of the workers that graded, ``seconds`` the time
     they spent per submission (from the task's start to its result, on the worker)."""
 
-    def __init__(self, jobs, address, log, insecure, retries, progress):
+    def __init__(self, jobs, address, log, insecure, retries):
         self.jobs, self.address, self.log = jobs, address, log
-        self.insecure, self.retries, self.progress = insecure, retries, progress
+        self.insecure, self.retries = insecure, retries
         self.isolations, self.seconds = {}, []
         self._iterator = self._run()
 
@@ -369,7 +369,7 @@ class Batch:
             completed = as_completed([submit(pending.pop(0)) for _ in range(min(window, len(pending)))],
                                      loop=client.loop)
             with Progress(total=len(self.jobs), unit="submission", desc=f"grading {lesson} on Dask",
-                          file=sys.stderr, disable=None if self.progress else True, leave=False) as bar:
+                          file=sys.stderr, disable=None, leave=False) as bar:
                 for future in completed:
                     student = futures.pop(future)
                     outcome = self._outcome(future, client, done)
@@ -426,4 +426,4 @@ def run(jobs, scheduler, log=print, insecure=False, retries=2):
     """Grade ``jobs`` (``{student: (lesson, root, notebook_name, notebook, timestamp, flags,
     timeouts)}``, as :func:`autograder.grade.grade` builds them) on the Dask cluster at
     ``scheduler``; a :class:`Batch` yielding ``(student, outcome)`` in completion order."""
-    return Batch(jobs, scheduler, log, insecure, retries, progress=True)
+    return Batch(jobs, scheduler, log, insecure, retries)
