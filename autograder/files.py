@@ -13,6 +13,7 @@ The submissions folder itself is the instructor's (trusted); everything under it
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 
@@ -194,17 +195,32 @@ def _timestamp(folder, flags):
     except UnsafeFile as error:
         flags.append(str(error))
         return None
-    from nbgrader.utils import parse_utc
-
     text = data.decode("utf-8", errors="replace").split("\x00")[0].strip()
     try:
-        if not text or not text.isprintable():
-            raise ValueError(text)
-        parse_utc(text)
-    except Exception:  # noqa: BLE001 - any unparsable timestamp
+        parse_timestamp(text)
+    except ValueError:
         flags.append(f"timestamp.txt is not a date ({_printable(text[:60])}); ignored")
         return None
     return text
+
+
+# nbgrader's timestamp format (Exchange.timestamp_format) with a zone abbreviation of letters
+# only: the text is the student's, and nbgrader's parse_utc hands the zone to dateutil's gettz,
+# which reads any file path it is given as a time-zone file
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?( [A-Za-z]{1,5})?")
+
+
+def parse_timestamp(text):
+    """A submission time written by nbgrader (``2026-11-30 10:00:00.123456 UTC``) as a naive UTC
+    datetime (nbgrader.utils.parse_utc); ValueError for anything else."""
+    from nbgrader.utils import parse_utc
+
+    if not TIMESTAMP.fullmatch(text):
+        raise ValueError(f"not a submission time: {text[:60]!r}")
+    try:
+        return parse_utc(text)
+    except Exception as error:  # noqa: BLE001 - dateutil's errors, whatever their class
+        raise ValueError(f"not a submission time: {text[:60]!r} ({error})") from None
 
 
 def _printable(text):

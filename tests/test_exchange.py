@@ -58,6 +58,22 @@ def collected(tmp_path_factory):
     early = inbound_folder(inbound, "early", CLAIMED)
     nbformat.write(filled_in(LESSON, root=root), str(early / f"{LESSON}.ipynb"))
 
+    # one bad submission must cost only itself (red-team pass on this plugin)
+    odd = inbound_folder(inbound, "dir_stamp", now)
+    nbformat.write(filled_in(LESSON, root=root), str(odd / f"{LESSON}.ipynb"))
+    (odd / "timestamp.txt").unlink()
+    (odd / "timestamp.txt").mkdir()  # a folder where nbgrader's time should be
+    zone = inbound_folder(inbound, "zone_path", now)  # a "time zone" that is a path to a file
+    (zone / "timestamp.txt").write_text("2026-11-30 10:00:00 ../../../../etc/passwd")
+    nbformat.write(filled_in(LESSON, root=root), str(zone / f"{LESSON}.ipynb"))
+    (inbound / f"bad_time+{LESSON}+not-a-time+x").mkdir()
+    os.symlink("/nonexistent", inbound / f"dangling+{LESSON}+{now}+x")
+    (inbound / f"+{LESSON}+{now}+noid").mkdir()  # no student id: would become a student named LESSON
+    sparse = inbound_folder(inbound, "sparse", now)
+    for i in range(3):  # each under the per-file limit, together over the submission's
+        with open(sparse / f"big{i}.bin", "wb") as file:
+            file.truncate(20 * 1024 ** 2)
+
     extra = []
     if os.environ.get("BPCOURSE_TEST_PLAIN_COLLECT") == "1":
         extra = ["--ExchangeFactory.collect=nbgrader.exchange.default.collect.ExchangeCollect"]
@@ -113,3 +129,22 @@ def test_a_submission_time_before_the_folder_existed_is_replaced_by_the_folders_
     # an honest time is kept as the student's submit wrote it
     honest = parse_utc((collected["submitted"] / "honest" / LESSON / "timestamp.txt").read_text())
     assert abs((honest - collected["started"]).total_seconds()) < 600
+
+
+def test_one_bad_submission_costs_only_itself(collected):
+    from autograder import exchange
+
+    err = collected["done"].stderr
+    assert collected["done"].returncode == 0, err
+    # a folder named timestamp.txt, a zone that is a path: collected, with the folder's time
+    for student in ("dir_stamp", "zone_path"):
+        stamp = collected["submitted"] / student / LESSON / "timestamp.txt"
+        assert notebook(collected, student).is_file() and stamp.is_file(), student
+        assert "/" not in stamp.read_text(), stamp.read_text()
+    # a name without a time, a dangling link, no student id: left out, each named in an error
+    for name in ("bad_time", "dangling"):
+        assert f"{name}+{LESSON}" in err and not (collected["submitted"] / name / LESSON).exists()
+    assert not (collected["submitted"] / LESSON).exists(), "a student named after the lesson"
+    # the submission's files together stay within the budget
+    copied = sum(p.stat().st_size for p in (collected["submitted"] / "sparse" / LESSON).iterdir())
+    assert copied <= exchange.MAX_BYTES and "big2.bin not collected" in err

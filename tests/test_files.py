@@ -4,6 +4,7 @@ path a student can plant is refused, and what is read is bounded."""
 import os
 import resource
 import stat
+import struct
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_an_oversized_notebook_is_refused_without_reading_it(submissions):
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # kB
 
 
-def test_side_files_read_only_their_first_bytes(submissions):
+def test_side_files_read_only_their_first_bytes(submissions, tmp_path):
     folder = submissions / "ann" / LESSON
     with open(folder / "timestamp.txt", "wb") as file:
         file.write(b"2026-11-20 10:00:00")
@@ -91,6 +92,15 @@ def test_side_files_read_only_their_first_bytes(submissions):
     assert read(submissions).timestamp == "2026-11-20 10:00:00"
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # kB
     (folder / "timestamp.txt").write_bytes(b"\x1b[2J=cmd|' /C calc'!A0")
+    found = read(submissions)
+    assert found.timestamp is None and "not a date" in "\n".join(found.flags)
+    # a "time zone" that is a path: nbgrader's parse_utc would read that file as a zone file
+    # a valid TZif file of one zone, written by the student: harmless here, but its counts could
+    # claim 10^9 entries, which dateutil would allocate in the grader
+    zone = tmp_path / "zone"
+    zone.write_bytes(struct.pack(">4sc15x6l", b"TZif", b"\0", 0, 0, 0, 0, 1, 4)
+                     + struct.pack(">lbb", 0, 0, 0) + b"UTC\0")
+    (folder / "timestamp.txt").write_text(f"2026-11-20 10:00:00 {zone}")
     found = read(submissions)
     assert found.timestamp is None and "not a date" in "\n".join(found.flags)
 
