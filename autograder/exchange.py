@@ -15,9 +15,9 @@ link, a failure while copying it) is logged and skipped: the others are collecte
 The submission time is checked too. nbgrader takes it from the folder's name and the student's
 ``timestamp.txt``, both written by the student's own process; the folder's *ctime*, set by the
 kernel and never moved back by a user, bounds it from below (the latest ctime of the folder and
-of everything copied from it, so rewriting a file in place after the deadline shows). A submission that claims a time
-more than :data:`TOLERANCE` seconds before its folder was last changed gets the ctime in its
-``timestamp.txt``, with a warning (late penalties then use the real time).
+of everything copied from it, so rewriting a file in place after the deadline shows). A
+submission that claims a time more than :data:`TOLERANCE` seconds before that gets the ctime in
+its ``timestamp.txt``, with a warning (late penalties then use the real time).
 
 What this does not cover: which student submitted. On a shared exchange any user can write a
 folder named after another; nbgrader warns when the folder's owner is not the student
